@@ -1,0 +1,50 @@
+# The README's two commands: `make deploy` (dev stack on the local Docker host) and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+# Project-local file backend; an empty passphrase is fine for dev (no secrets in the dev stack).
+export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+export PULUMI_CONFIG_PASSPHRASE ?=
+# Pulumi.yaml's virtualenv: the program and the archive command use it.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: deploy destroy test test-unit test-torchserve test-docker venv
+
+$(VENV)/.deploy-deps: requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(VENV)/.test-deps: requirements-test.txt $(VENV)/.deploy-deps
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.test-deps
+
+deploy: $(VENV)/.deploy-deps
+	@command -v pulumi >/dev/null || { \
+	  echo "make deploy needs the Pulumi CLI, which is not installed."; \
+	  echo "Install it: curl -fsSL https://get.pulumi.com | sh   (or: brew install pulumi), then run make deploy again."; \
+	  exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "make deploy needs a running Docker engine (docker info failed)."; exit 1; }
+	mkdir -p .pulumi-state
+	pulumi login "$$PULUMI_BACKEND_URL"
+	pulumi stack select $(STACK) --create
+	pulumi up --yes --stack $(STACK)
+	$(PY) -m infra.smoke --stack $(STACK)
+
+destroy:
+	pulumi destroy --yes --stack $(STACK)
+
+test: $(VENV)/.test-deps
+	$(PY) -m pytest
+
+test-unit: $(VENV)/.test-deps
+	$(PY) -m pytest -m "not torchserve and not docker"
+
+test-torchserve: $(VENV)/.test-deps
+	$(PY) -m pytest -m torchserve
+
+test-docker: $(VENV)/.test-deps
+	$(PY) -m pytest -m docker

@@ -1,0 +1,91 @@
+"""One description of a container, from which every rendering is made.
+
+`ContainerSpec` is plain, frozen data: ports, shm, ulimits, GPUs, mounts, command, env, files,
+healthcheck, user, restart and logging. The Pulumi `docker.Container` arguments
+(`components.docker_render`), and later a docker-compose service, are pure renderings of it —
+never hand-kept copies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    """Publish `container_port` on the host as `host_ip:host_port`."""
+
+    container_port: int
+    host_port: int
+    host_ip: str = LOOPBACK
+    protocol: Literal["tcp", "udp"] = "tcp"
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A bind mount (`source` is an absolute host path) or a named volume (`source` is its name)."""
+
+    target: str
+    source: str
+    kind: Literal["bind", "volume"]
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Ulimit:
+    name: str
+    soft: int
+    hard: int
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """Exec-form test plus timings in whole seconds."""
+
+    test: tuple[str, ...]
+    interval_s: int = 10
+    timeout_s: int = 5
+    start_period_s: int = 60
+    retries: int = 3
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """A text file placed into the container before it starts (e.g. config.properties)."""
+
+    path: str
+    content: str
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    driver: str = "json-file"
+    options: tuple[tuple[str, str], ...] = (("max-file", "3"), ("max-size", "10m"))
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything a container runtime needs to run one container.
+
+    `gpus` is None (no GPU), "all", or a device list such as "1,2".
+    `shm_size_mb` is in MiB, as both Docker's API (via the provider) and compose expect it.
+    """
+
+    name: str
+    image: str
+    command: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    ports: tuple[PortBinding, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    files: tuple[FileUpload, ...] = ()
+    ulimits: tuple[Ulimit, ...] = ()
+    shm_size_mb: int | None = None
+    gpus: str | None = None
+    user: str | None = None
+    healthcheck: Healthcheck | None = None
+    restart: str = "unless-stopped"
+    log: LogConfig = field(default_factory=LogConfig)
+    labels: tuple[tuple[str, str], ...] = ()

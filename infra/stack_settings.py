@@ -1,0 +1,250 @@
+"""Stack config → frozen, typed, validated settings. Read once, before any resource exists.
+
+Every key of the project namespace is declared in `KEYS` below with its default, the one place
+defaults live (tests check that Pulumi.yaml declares the same keys and defaults). Values arrive from
+the engine as strings (structured values as JSON); native values are accepted too.
+Any bad or unknown key raises `ValidationError` naming the key, the value, what is allowed and the fix.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from components import validators as v
+from components.archive import ModelSource
+from components.errors import ValidationError
+
+PROJECT = "torchserve-deploy"
+MANIFEST = "torchserve-model.yaml"
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: str  # Pulumi.yaml type: string | integer | boolean | array
+    default: Any
+    description: str
+
+
+KEYS: tuple[Key, ...] = (
+    Key("host", "string", "local", "Where the server runs: local (the Docker host pulumi talks to)."),
+    Key("models", "array", ["models/demo"], "Model directories (relative to the repo root), each with a torchserve-model.yaml."),
+    Key("imageRepository", "string", "torchserve-deploy", "Local repository name of the TorchServe image."),
+    Key("baseImage", "string", "debian:bookworm-slim", "Base image of the TorchServe image (Debian/Ubuntu with python3)."),
+    Key("torchserveVersion", "string", "0.12.0", "torchserve and torch-model-archiver version in the image."),
+    Key("torchVersion", "string", "2.13.0", "torch version in the image."),
+    Key("pipIndexUrl", "string", "https://pypi.org/simple", "Package index for the image build."),
+    Key("torchIndexUrl", "string", "https://download.pytorch.org/whl/cpu", "torch wheel index (CPU variant)."),
+    Key("platform", "string", "linux/amd64", "Image platform: linux/amd64 or linux/arm64."),
+    Key("modelStore", "string", "hostDir", "Model store kind: hostDir or volume."),
+    Key("modelStorePath", "string", "", "hostDir store path; empty means .build/<stack>/model-store in the repo."),
+    Key("modelStoreVolume", "string", "", "volume store name; empty means torchserve-<stack>-models."),
+    Key("protectModelStore", "boolean", False, "Protect the model-store volume from pulumi destroy."),
+    Key("containerName", "string", "", "Container name; empty means torchserve-<stack>."),
+    Key("inferenceBind", "string", "127.0.0.1", "Host address the inference port 8080 is published on."),
+    Key("metricsBind", "string", "127.0.0.1", "Host address the metrics port 8082 is published on."),
+    Key("grpcInferenceBind", "string", "127.0.0.1", "Host address the gRPC inference port 7070 is published on."),
+    Key("inferencePort", "integer", 8080, "Host port for inference."),
+    Key("managementPort", "integer", 8081, "Host port for management (always on 127.0.0.1)."),
+    Key("metricsPort", "integer", 8082, "Host port for metrics."),
+    Key("grpcInferencePort", "integer", 7070, "Host port for gRPC inference."),
+    Key("grpcManagementPort", "integer", 7071, "Host port for gRPC management (always on 127.0.0.1)."),
+    Key("shmSize", "string", "1g", "Size of /dev/shm, e.g. 512m or 1g."),
+    Key("ulimitMemlock", "integer", -1, "memlock ulimit (soft = hard); -1 is unlimited."),
+    Key("ulimitStack", "integer", 67108864, "stack ulimit in bytes (soft = hard)."),
+    Key("gpus", "string", "", 'GPUs for the container: "" (none), "all", or device indexes like "1,2".'),
+    Key("workersPerModel", "integer", 1, "Workers per model (min = max)."),
+    Key("batchSize", "integer", 4, "Dynamic batch size per model."),
+    Key("maxBatchDelayMs", "integer", 5, "Longest wait to fill a batch, in ms."),
+    Key("responseTimeoutS", "integer", 120, "Seconds a worker may take for one batch."),
+    Key("tokenAuth", "boolean", True, "TorchServe token authorization (turning it off prints a warning)."),
+    Key("tokenExpirationMin", "integer", 60, "Minutes an inference/management key lives."),
+    Key("restartPolicy", "string", "unless-stopped", "Container restart policy."),
+    Key("logMaxSize", "string", "10m", "Container log file size before rotation."),
+    Key("logMaxFiles", "integer", 3, "Rotated container log files kept."),
+)
+KEY_NAMES = tuple(k.name for k in KEYS)
+
+
+def _full(key: str) -> str:
+    return f"{PROJECT}:{key}"
+
+
+def _fix(key: str, example: str) -> str:
+    return f"pulumi config set {_full(key)} {example}"
+
+
+def _as_int(key: str, raw: Any, example: str) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        return int(raw)
+    raise ValidationError(_full(key), raw, "an integer", _fix(key, example))
+
+
+def _as_bool(key: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise ValidationError(_full(key), raw, "true or false", _fix(key, "true"))
+
+
+def _as_list(key: str, raw: Any) -> list:
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = None
+    if not isinstance(value, list) or not all(isinstance(i, str) for i in value):
+        raise ValidationError(_full(key), raw, "a list of strings", f"in the stack file: {_full(key)}: [models/demo]")
+    return value
+
+
+def _as_str(key: str, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise ValidationError(_full(key), raw, "a string", _fix(key, '"<value>"'))
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The stack's validated settings; `raw` keeps the parsed values by key name."""
+
+    stack: str
+    root: Path
+    raw: dict[str, Any]
+    models: tuple[ModelSource, ...]
+    shm_size_mb: int
+    log_max_size_mb: int
+    gpus: str | None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.raw[key]
+
+    @property
+    def container_name(self) -> str:
+        return self.raw["containerName"] or f"torchserve-{self.stack}"
+
+    @property
+    def store_path(self) -> Path:
+        path = Path(self.raw["modelStorePath"] or f".build/{self.stack}/model-store")
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def store_volume(self) -> str:
+        return self.raw["modelStoreVolume"] or f"torchserve-{self.stack}-models"
+
+
+def _parse_raw(config: dict[str, Any]) -> dict[str, Any]:
+    prefix = PROJECT + ":"
+    ours = {k[len(prefix):]: val for k, val in config.items() if k.startswith(prefix)}
+    for key in sorted(ours):
+        if key not in KEY_NAMES:
+            near = difflib.get_close_matches(key, KEY_NAMES, n=1)
+            hint = f"did you mean {_full(near[0])}?" if near else f"remove it: pulumi config rm {_full(key)}"
+            raise ValidationError(_full(key), ours[key], "a key declared in Pulumi.yaml (see README)", hint)
+    parsed: dict[str, Any] = {}
+    for k in KEYS:
+        raw = ours.get(k.name, k.default)
+        if k.type == "integer":
+            parsed[k.name] = _as_int(k.name, raw, str(k.default))
+        elif k.type == "boolean":
+            parsed[k.name] = _as_bool(k.name, raw)
+        elif k.type == "array":
+            parsed[k.name] = _as_list(k.name, raw)
+        else:
+            parsed[k.name] = _as_str(k.name, raw)
+    return parsed
+
+
+_MANIFEST_FIELDS = {"name", "version", "handler", "modelFile", "serializedFile", "extraFiles", "requirementsFile", "configFile"}
+
+
+def load_model(root: Path, rel: str) -> ModelSource:
+    """Read `<rel>/torchserve-model.yaml` (paths inside are relative to that directory)."""
+    key = _full("models")
+    directory = (root / rel).resolve()
+    manifest = directory / MANIFEST
+    if not manifest.is_file():
+        raise ValidationError(key, rel, f"a directory (relative to the repo root) holding {MANIFEST}",
+                              f"create {rel}/{MANIFEST} or fix the path; see models/demo/{MANIFEST}")
+    data = yaml.safe_load(manifest.read_text()) or {}
+    unknown = sorted(set(data) - _MANIFEST_FIELDS) if isinstance(data, dict) else ["<not a mapping>"]
+    if unknown:
+        raise ValidationError(f"{rel}/{MANIFEST}", unknown, "fields " + ", ".join(sorted(_MANIFEST_FIELDS)),
+                              "remove or rename the unknown fields")
+    where = f"{rel}/{MANIFEST}"
+    for required in ("name", "handler"):
+        if not data.get(required):
+            raise ValidationError(f"{where}: {required}", None, "a value", f"add {required}: to {where}")
+
+    def file(field: str) -> Path | None:
+        value = data.get(field)
+        if value is None:
+            return None
+        path = directory / str(value)
+        if not path.is_file():
+            raise ValidationError(f"{where}: {field}", value, f"a file inside {rel}", f"fix {field} in {where}")
+        return path
+
+    extra = data.get("extraFiles") or []
+    if not isinstance(extra, list):
+        raise ValidationError(f"{where}: extraFiles", extra, "a list of file names", "write extraFiles: [a.json]")
+    extra_paths = tuple(directory / str(e) for e in extra)
+    for name, path in zip(extra, extra_paths):
+        if not path.is_file():
+            raise ValidationError(f"{where}: extraFiles", name, f"files inside {rel}", f"fix extraFiles in {where}")
+    return ModelSource(
+        name=v.model_name(f"{where}: name", data["name"]),
+        version=str(data.get("version", "1.0")),
+        handler=file("handler"),  # type: ignore[arg-type]
+        model_file=file("modelFile"),
+        serialized_file=file("serializedFile"),
+        extra_files=extra_paths,
+        requirements_file=file("requirementsFile"),
+        config_file=file("configFile"),
+    )
+
+
+def load_settings(config: dict[str, Any], *, stack: str, root: Path) -> Settings:
+    """Parse and validate everything; raises ValidationError on the first bad key."""
+    raw = _parse_raw(config)
+    f = _full
+    v.one_of(f("host"), raw["host"], ("local",))
+    v.one_of(f("platform"), raw["platform"], ("linux/amd64", "linux/arm64"))
+    v.one_of(f("modelStore"), raw["modelStore"], ("hostDir", "volume"))
+    v.one_of(f("restartPolicy"), raw["restartPolicy"], v.RESTART_POLICIES)
+    ports = {name: v.port(f(name), raw[name]) for name in
+             ("inferencePort", "managementPort", "metricsPort", "grpcInferencePort", "grpcManagementPort")}
+    v.distinct_ports(f("*Port"), ports)
+    for name in ("inferenceBind", "metricsBind", "grpcInferenceBind"):
+        v.bind_address(f(name), raw[name])
+    if raw["ulimitMemlock"] != -1:
+        v.int_range(f("ulimitMemlock"), raw["ulimitMemlock"], 65536, 2**62, "-1 (unlimited)")
+    v.int_range(f("ulimitStack"), raw["ulimitStack"], 1048576, 2**40, "67108864")
+    v.int_range(f("workersPerModel"), raw["workersPerModel"], 1, 64, "1")
+    v.int_range(f("batchSize"), raw["batchSize"], 1, 1024, "4")
+    v.int_range(f("maxBatchDelayMs"), raw["maxBatchDelayMs"], 0, 60000, "5")
+    v.int_range(f("responseTimeoutS"), raw["responseTimeoutS"], 1, 86400, "120")
+    v.int_range(f("tokenExpirationMin"), raw["tokenExpirationMin"], 1, 525600, "60")
+    v.int_range(f("logMaxFiles"), raw["logMaxFiles"], 1, 100, "3")
+    if not raw["models"]:
+        raise ValidationError(f("models"), [], "at least one model directory", f"{f('models')}: [models/demo]")
+    models = tuple(load_model(root, rel) for rel in raw["models"])
+    v.unique(f("models"), [m.name for m in models])
+    return Settings(
+        stack=stack,
+        root=root,
+        raw=raw,
+        models=models,
+        shm_size_mb=v.size_to_mb(f("shmSize"), raw["shmSize"]),
+        log_max_size_mb=v.size_to_mb(f("logMaxSize"), raw["logMaxSize"]),
+        gpus=v.gpus(f("gpus"), raw["gpus"]),
+    )
