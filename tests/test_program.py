@@ -1,5 +1,6 @@
 """The whole program for every committed stack under mocks, run from infra/ as the engine would."""
 import json
+import logging
 
 import pytest
 
@@ -50,7 +51,15 @@ def test_every_stack_is_deterministic(stack):
     assert dump(first) == dump(second)
 
 
-def test_token_auth_off_warns(capsys):
-    resources = evaluate_program("dev", {"tokenAuth": False})
+def test_token_auth_off_warns(caplog):
+    with caplog.at_level(logging.WARNING):
+        resources = evaluate_program("dev", {"tokenAuth": False})
     c = only(resources, "docker:index/container:Container").inputs
     assert "disable_token_authorization=true" in c["uploads"][0]["content"]
+    assert any("tokenAuth is false" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_token_auth_on_does_not_warn(caplog):
+    with caplog.at_level(logging.WARNING):
+        evaluate_program("dev")
+    assert not any("tokenAuth" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,138 @@
+"""Native TorchServe (Java 17) with the generated config.properties and the component's archive command.
+
+Proves what mocks cannot: the config the stack renders serves the demo model with token auth on,
+the model API off, and management reachable on loopback only.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from components.archive import ModelArchiveArgs, archive_command
+from components.server_config import ModelServing, ServerPorts, render_config_properties
+from infra.stack_settings import load_settings
+from tests.expected import SAMPLE, assert_demo_answer
+from tests.mocks import ROOT
+
+pytestmark = pytest.mark.torchserve
+PORTS = ServerPorts(inference=18080, management=18081, metrics=18082, grpc_inference=17070, grpc_management=17071)
+BIN = Path(sys.executable).parent
+HEALTHCHECK = ROOT / "components/docker/ts-healthcheck.py"
+
+
+def non_loopback_ipv4() -> str:
+    out = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    addrs = [a for a in out if "." in a and not a.startswith("127.")]
+    assert addrs, "no non-loopback IPv4 address on this machine: cannot prove management is loopback-only"
+    return addrs[0]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True)
+    assert java.returncode == 0, "java is missing: apt-get install openjdk-17-jre-headless"
+    work = tmp_path_factory.mktemp("ts")
+    store, run = work / "model-store", work / "run"
+    store.mkdir()
+    run.mkdir()
+    settings = load_settings({}, stack="dev", root=ROOT)
+    demo = settings.models[0]
+    argv = archive_command(ModelArchiveArgs(source=demo, export_dir=store, project_root=ROOT,
+                                            archiver=str(BIN / "torch-model-archiver")))
+    subprocess.run(argv, cwd=ROOT, check=True)
+    serving = (ModelServing(demo.name, demo.version, batch_size=settings["batchSize"],
+                            max_batch_delay_ms=settings["maxBatchDelayMs"]),)
+    config = run / "config.properties"
+    config.write_text(render_config_properties(serving, bind_host="127.0.0.1", ports=PORTS, model_store=str(store)))
+    log = open(run / "ts.log", "w")
+    proc = subprocess.Popen([str(BIN / "torchserve"), "--start", "--foreground", "--ts-config", str(config),
+                             "--model-store", str(store), "--ncs"], cwd=run, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"})
+    keys = run / "key_file.json"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            assert proc.poll() is None, "TorchServe exited early:\n" + (run / "ts.log").read_text()[-3000:]
+            if keys.exists():
+                k = json.loads(keys.read_text())
+                try:
+                    r = requests.get(f"http://127.0.0.1:{PORTS.management}/models/demo",
+                                     headers={"Authorization": f"Bearer {k['management']['key']}"}, timeout=2)
+                    if r.ok and all(w["status"] == "READY" for w in r.json()[0]["workers"]) and r.json()[0]["workers"]:
+                        break
+                except requests.RequestException:
+                    pass
+            time.sleep(1)
+        else:
+            pytest.fail("demo model never READY:\n" + (run / "ts.log").read_text()[-3000:])
+        yield {"keys": json.loads(keys.read_text()), "run": run}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+        log.close()
+
+
+def bearer(key):
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_ping_with_inference_token(server):
+    r = requests.get(f"http://127.0.0.1:{PORTS.inference}/ping", headers=bearer(server["keys"]["inference"]["key"]))
+    assert r.status_code == 200 and r.json()["status"] == "Healthy"
+
+
+def test_prediction_has_expected_value(server):
+    r = requests.post(f"http://127.0.0.1:{PORTS.inference}/predictions/demo", json=SAMPLE,
+                      headers=bearer(server["keys"]["inference"]["key"]), timeout=30)
+    assert r.status_code == 200, r.text
+    assert_demo_answer(r.json())
+
+
+def test_requests_without_token_are_refused(server):
+    assert requests.post(f"http://127.0.0.1:{PORTS.inference}/predictions/demo", json=SAMPLE).status_code == 400
+    assert requests.get(f"http://127.0.0.1:{PORTS.inference}/ping").status_code == 400
+    assert requests.get(f"http://127.0.0.1:{PORTS.management}/models").status_code == 400
+    wrong = bearer(server["keys"]["inference"]["key"])  # an inference key is not a management key
+    assert requests.get(f"http://127.0.0.1:{PORTS.management}/models", headers=wrong).status_code == 400
+
+
+def test_model_api_is_refused(server):
+    r = requests.post(f"http://127.0.0.1:{PORTS.management}/models?url=demo.mar",
+                      headers=bearer(server["keys"]["management"]["key"]))
+    assert r.status_code == 405, r.text
+
+
+def test_management_not_reachable_beyond_loopback(server):
+    address = non_loopback_ipv4()
+    for port in (PORTS.management, PORTS.grpc_management):
+        with socket.socket() as s:
+            s.settimeout(2)
+            assert s.connect_ex((address, port)) != 0, f"{address}:{port} accepted a connection"
+    with socket.socket() as s:  # and it is listening on loopback, so the refusal above means something
+        assert s.connect_ex(("127.0.0.1", PORTS.management)) == 0
+
+
+def test_metrics_are_prometheus_without_token(server):
+    r = requests.get(f"http://127.0.0.1:{PORTS.metrics}/metrics", timeout=5)
+    assert r.status_code == 200 and "# TYPE" in r.text
+
+
+def run_healthcheck(server, *models):
+    env = {**os.environ, "TS_HEALTH_MANAGEMENT_URL": f"http://127.0.0.1:{PORTS.management}",
+           "TS_KEY_FILE": str(server["run"] / "key_file.json")}
+    return subprocess.run([sys.executable, str(HEALTHCHECK), *models], env=env, capture_output=True, text=True)
+
+
+def test_image_healthcheck_script_against_real_server(server):
+    ok = run_healthcheck(server, "demo")
+    assert ok.returncode == 0 and ok.stdout.startswith("healthy"), ok.stdout
+    assert run_healthcheck(server).returncode == 0
+    missing = run_healthcheck(server, "demo", "absent")
+    assert missing.returncode == 1 and "model absent: not registered" in missing.stdout
