@@ -28,6 +28,7 @@ from components.container_spec import (
     Ulimit,
 )
 from components.docker_render import render_container_args
+from components.errors import ValidationError
 from components.server_config import (
     CONTAINER_CONFIG,
     CONTAINER_KEY_FILE,
@@ -71,7 +72,7 @@ class TorchServeServerArgs:
     def __post_init__(self) -> None:
         arg = "TorchServeServerArgs."
         if not self.models:
-            raise v.ValidationError(arg + "models", self.models, "at least one ModelServing", "add a model")
+            raise ValidationError(arg + "models", self.models, "at least one ModelServing", "add a model")
         v.unique(arg + "models", [m.name for m in self.models])
         for name, number in self.host_ports.as_dict().items():
             v.port(f"{arg}host_ports.{name}", number)
@@ -81,7 +82,12 @@ class TorchServeServerArgs:
         v.gpus(arg + "gpus", self.gpus or "")
         v.one_of(arg + "restart", self.restart, v.RESTART_POLICIES)
         if self.shm_size_mb < 1:
-            raise v.ValidationError(arg + "shm_size_mb", self.shm_size_mb, "at least 1 (MiB)", "use 1024")
+            raise ValidationError(arg + "shm_size_mb", self.shm_size_mb, "at least 1 (MiB)", "use 1024")
+
+
+def _client_host(bind: str) -> str:
+    """Where a client on the Docker host reaches a port published on `bind`."""
+    return LOOPBACK if bind == "0.0.0.0" else bind
 
 
 def build_server_spec(args: TorchServeServerArgs) -> ContainerSpec:
@@ -138,14 +144,15 @@ class TorchServeServer(pulumi.ComponentResource):
         self.container = docker.Container(
             f"{name}-container",
             **render_container_args(self.spec, image=args.image),
+            # The replacement reuses the name and host ports, so the old container must go first
+            # (pulumi-docker#1356); almost every container input forces a replacement.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         hp = args.host_ports
-        url_host = lambda bind: "127.0.0.1" if bind in ("0.0.0.0", LOOPBACK) else bind  # noqa: E731
         self.container_name = self.container.name
-        self.inference_url = pulumi.Output.from_input(f"http://{url_host(args.inference_bind)}:{hp.inference}")
-        self.management_url = pulumi.Output.from_input(f"http://127.0.0.1:{hp.management}")
-        self.metrics_url = pulumi.Output.from_input(f"http://{url_host(args.metrics_bind)}:{hp.metrics}/metrics")
+        self.inference_url = pulumi.Output.from_input(f"http://{_client_host(args.inference_bind)}:{hp.inference}")
+        self.management_url = pulumi.Output.from_input(f"http://{LOOPBACK}:{hp.management}")
+        self.metrics_url = pulumi.Output.from_input(f"http://{_client_host(args.metrics_bind)}:{hp.metrics}/metrics")
         self.model_names = pulumi.Output.from_input([m.name for m in args.models])
         self.token_command = self.container.name.apply(
             lambda c: f"docker exec {c} cat {CONTAINER_KEY_FILE}  # use .inference.key as 'Authorization: Bearer <key>'"

@@ -136,3 +136,17 @@ def test_image_healthcheck_script_against_real_server(server):
     assert run_healthcheck(server).returncode == 0
     missing = run_healthcheck(server, "demo", "absent")
     assert missing.returncode == 1 and "model absent: not registered" in missing.stdout
+
+
+def test_healthcheck_renews_an_expired_management_key(server):
+    """Runs last: after 60 minutes the management key expires; the healthcheck must not go unhealthy."""
+    key_file = server["run"] / "key_file.json"
+    keys = json.loads(key_file.read_text())
+    old = keys["management"]["key"]
+    keys["management"]["expiration time"] = "2000-01-01T00:00:00.000000000Z"
+    key_file.write_text(json.dumps(keys))
+    result = run_healthcheck(server, "demo")
+    assert result.returncode == 0, result.stdout
+    renewed = json.loads(key_file.read_text())
+    assert renewed["management"]["key"] != old
+    assert renewed["inference"]["key"] == server["keys"]["inference"]["key"]  # clients' key untouched
