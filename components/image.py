@@ -1,7 +1,7 @@
-"""TorchServeImage: the CPU production TorchServe image, built from components/docker/.
+"""TorchServeImage: the production TorchServe image (CPU or a CUDA variant), built from components/docker/.
 
 Creates one `docker.Image` (child `<name>-image`, local only, never pushed). The tag is
-content-addressed — `<repository>:<torchserve version>-cpu-<12 hex of the build inputs>` — so the
+content-addressed — `<repository>:<torchserve version>-<cpu|cuXXX>-<12 hex of the build inputs>` — so the
 same Dockerfile, scripts and build args give the same tag and no diff, and any change gives a new one.
 
 Outputs: `image_ref` (repository:tag), `image_id` (what containers run).
@@ -17,6 +17,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components import validators as v
+from components.variants import Variant, resolve_variant
 
 DOCKER_DIR = Path(__file__).resolve().parent / "docker"
 TARGET = "production"
@@ -27,12 +28,18 @@ class TorchServeImageArgs:
     """Build inputs. Every version and index is a build arg, so a stack can pin or mirror them."""
 
     repository: str = "torchserve-deploy"
-    base_image: str = "debian:bookworm-slim"
+    accelerator: str = "cpu"
+    """cpu, or cuda with `cuda_version` from components.variants.CUDA_VARIANTS."""
+    cuda_version: str | None = None
+    torch_version: str | None = None
+    """None: the variant's default (CPU 2.13.0; for CUDA the newest torch publishing that variant)."""
+    base_image: str | None = None
+    """None: the variant's base (debian:bookworm-slim, or the NVIDIA CUDA base image)."""
+    torch_index_url: str | None = None
+    """None: the variant's torch wheel index (download.pytorch.org/whl/<cpu|cuXXX>)."""
     torchserve_version: str = "0.12.0"
     model_archiver_version: str = "0.12.0"
-    torch_version: str = "2.13.0"
     pip_index_url: str = "https://pypi.org/simple"
-    torch_index_url: str = "https://download.pytorch.org/whl/cpu"
     platform: str = "linux/amd64"
     context_dir: Path = DOCKER_DIR
     project_root: Path | None = None
@@ -42,6 +49,10 @@ class TorchServeImageArgs:
 
     def __post_init__(self) -> None:
         v.one_of("TorchServeImageArgs.platform", self.platform, ("linux/amd64", "linux/arm64"))
+        # Validated and resolved once, by value: the order of settings never changes the result.
+        object.__setattr__(self, "variant", resolve_variant(
+            accelerator=self.accelerator, cuda_version=self.cuda_version, torch_version=self.torch_version,
+            platform=self.platform, key_prefix="TorchServeImageArgs."))
         if not (self.context_dir / "Dockerfile").is_file():
             raise v.ValidationError(
                 "TorchServeImageArgs.context_dir", str(self.context_dir), "a directory holding a Dockerfile",
@@ -49,12 +60,14 @@ class TorchServeImageArgs:
             )
 
     def build_args(self) -> dict[str, str]:
+        var: Variant = self.variant  # type: ignore[attr-defined]
         args = {
-            "BASE_IMAGE": self.base_image,
+            "BASE_IMAGE": self.base_image or var.base_image,
             "MODEL_ARCHIVER_VERSION": self.model_archiver_version,
             "PIP_INDEX_URL": self.pip_index_url,
-            "TORCH_INDEX_URL": self.torch_index_url,
-            "TORCH_VERSION": self.torch_version,
+            "PYTHON_VERSION": var.python_version,
+            "TORCH_INDEX_URL": self.torch_index_url or var.torch_index,
+            "TORCH_VERSION": var.torch_version,
             "TORCHSERVE_VERSION": self.torchserve_version,
         }
         args.update(self.extra_build_args)
@@ -78,7 +91,7 @@ def content_tag(args: TorchServeImageArgs) -> str:
     for key, value in args.build_args().items():
         digest.update(f"{key}={value}\0".encode())
     digest.update(f"{args.platform}\0{TARGET}".encode())
-    return f"{args.torchserve_version}-cpu-{digest.hexdigest()[:12]}"
+    return f"{args.torchserve_version}-{args.variant.tag_part}-{digest.hexdigest()[:12]}"  # type: ignore[attr-defined]
 
 
 class TorchServeImage(pulumi.ComponentResource):

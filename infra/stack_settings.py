@@ -18,6 +18,7 @@ import yaml
 from components import validators as v
 from components.archive import ModelSource
 from components.errors import ValidationError
+from components.variants import Variant, resolve_variant
 
 PROJECT = "torchserve-deploy"
 MANIFEST = "torchserve-model.yaml"
@@ -35,11 +36,13 @@ KEYS: tuple[Key, ...] = (
     Key("host", "string", "local", "Where the server runs: local (the Docker host pulumi talks to)."),
     Key("models", "array", ["models/demo"], "Model directories (relative to the repo root), each with a torchserve-model.yaml."),
     Key("imageRepository", "string", "torchserve-deploy", "Local repository name of the TorchServe image."),
-    Key("baseImage", "string", "debian:bookworm-slim", "Base image of the TorchServe image (Debian/Ubuntu with python3)."),
+    Key("accelerator", "string", "cpu", "Image variant: cpu or cuda."),
+    Key("cudaVersion", "string", "", "CUDA variant when accelerator is cuda: cu118, cu121, cu124, cu126 or cu128."),
+    Key("baseImage", "string", "", "Base image; empty means the variant's (debian:bookworm-slim or nvidia/cuda:*-base)."),
     Key("torchserveVersion", "string", "0.12.0", "torchserve and torch-model-archiver version in the image."),
-    Key("torchVersion", "string", "2.13.0", "torch version in the image."),
+    Key("torchVersion", "string", "", "torch version; empty means the variant's default (CPU: 2.13.0)."),
     Key("pipIndexUrl", "string", "https://pypi.org/simple", "Package index for the image build."),
-    Key("torchIndexUrl", "string", "https://download.pytorch.org/whl/cpu", "torch wheel index (CPU variant)."),
+    Key("torchIndexUrl", "string", "", "torch wheel index; empty means download.pytorch.org/whl/<cpu or cuXXX>."),
     Key("platform", "string", "linux/amd64", "Image platform: linux/amd64 or linux/arm64."),
     Key("modelStore", "string", "hostDir", "Model store kind: hostDir or volume."),
     Key("modelStorePath", "string", "", "hostDir store path; empty means .build/<stack>/model-store in the repo."),
@@ -121,6 +124,7 @@ class Settings:
     root: Path
     raw: dict[str, Any]
     models: tuple[ModelSource, ...]
+    variant: Variant
     shm_size_mb: int
     log_max_size_mb: int
     gpus: str | None
@@ -218,7 +222,9 @@ def load_settings(config: dict[str, Any], *, stack: str, root: Path) -> Settings
     raw = _parse_raw(config)
     f = _full
     v.one_of(f("host"), raw["host"], ("local",))
-    v.one_of(f("platform"), raw["platform"], ("linux/amd64", "linux/arm64"))
+    variant = resolve_variant(accelerator=raw["accelerator"], cuda_version=raw["cudaVersion"] or None,
+                              torch_version=raw["torchVersion"] or None, platform=raw["platform"],
+                              key_prefix=PROJECT + ":")
     v.one_of(f("modelStore"), raw["modelStore"], ("hostDir", "volume"))
     v.one_of(f("restartPolicy"), raw["restartPolicy"], v.RESTART_POLICIES)
     ports = {name: v.port(f(name), raw[name]) for name in
@@ -244,7 +250,15 @@ def load_settings(config: dict[str, Any], *, stack: str, root: Path) -> Settings
         root=root,
         raw=raw,
         models=models,
+        variant=variant,
         shm_size_mb=v.size_to_mb(f("shmSize"), raw["shmSize"]),
         log_max_size_mb=v.size_to_mb(f("logMaxSize"), raw["logMaxSize"]),
-        gpus=v.gpus(f("gpus"), raw["gpus"]),
+        gpus=_gpus_for(variant, v.gpus(f("gpus"), raw["gpus"])),
     )
+
+
+def _gpus_for(variant: Variant, gpus: str | None) -> str | None:
+    if gpus is not None and variant.accelerator != "cuda":
+        raise ValidationError(_full("gpus"), gpus, "no GPUs for a cpu image (its torch has no CUDA)",
+                              f"set {_full('accelerator')} to cuda with a {_full('cudaVersion')}, or clear {_full('gpus')}")
+    return gpus

@@ -38,3 +38,9 @@ def test_stack_files_only_use_declared_keys():
             ns, _, name = key.partition(":")
             if ns == PROJECT:
                 assert name in names, f"{path.name}: {key}"
+
+
+def test_project_file_is_the_generated_one():
+    from infra.project_file import render
+
+    assert (ROOT / "Pulumi.yaml").read_text() == render(), "run: python -m infra.project_file"

@@ -1,0 +1,96 @@
+"""The CUDA/torch matrix (pure) and the image each variant declares under mocks."""
+import re
+
+import pytest
+
+from components import TorchServeImage, TorchServeImageArgs, ValidationError
+from components.variants import CUDA_VARIANTS, RETIRED_CUDA, resolve_variant
+from infra.stack_settings import load_settings
+from tests.mocks import ROOT, evaluate_program, only, run_under_mocks
+
+P = "torchserve-deploy:"
+REQUIRED = ("cu118", "cu121", "cu124", "cu126", "cu128")
+
+
+def test_matrix_covers_the_required_variants():
+    assert set(REQUIRED) <= set(CUDA_VARIANTS)
+    for name, var in CUDA_VARIANTS.items():
+        assert var.base_image.startswith(f"nvidia/cuda:{name[2:-1]}.{name[-1]}.") and "-base-ubuntu" in var.base_image
+        assert var.torch_index == f"https://download.pytorch.org/whl/{name}"
+        assert re.fullmatch(r"\d{3}\.\d+(\.\d+)?", var.min_driver)
+        assert var.python_version == ("3.12" if "ubuntu24.04" in var.base_image else "3.10")
+
+
+def test_min_driver_grows_with_cuda():
+    drivers = [tuple(int(x) for x in CUDA_VARIANTS[n].min_driver.split(".")) for n in REQUIRED]
+    assert drivers == sorted(drivers)
+
+
+@pytest.mark.parametrize("old", RETIRED_CUDA)
+def test_retired_cuda_versions_are_refused_with_the_supported_list(old):
+    with pytest.raises(ValidationError) as err:
+        load_settings({P + "accelerator": "cuda", P + "cudaVersion": old}, stack="dev", root=ROOT)
+    assert str(err.value) == (f"{P}cudaVersion: {old!r} is not valid. Allowed: one of cu118, cu121, cu124, cu126, cu128 "
+                              f"(retired: no current torch publishes it). Fix: set {P}cudaVersion to cu128")
+
+
+def test_unpublished_torch_cuda_pair_is_refused():
+    with pytest.raises(ValidationError) as err:
+        load_settings({P + "accelerator": "cuda", P + "cudaVersion": "cu121", P + "torchVersion": "2.8.0"},
+                      stack="dev", root=ROOT)
+    assert str(err.value) == (f"{P}torchVersion: '2.8.0' is not valid. Allowed: a torch release that publishes cu121: "
+                              f"2.4.1, 2.5.1. Fix: set {P}torchVersion to 2.5.1 or pick another cudaVersion")
+
+
+@pytest.mark.parametrize("config,key", [
+    ({"accelerator": "gpu"}, "accelerator"),
+    ({"accelerator": "cuda"}, "cudaVersion"),
+    ({"cudaVersion": "cu128"}, "cudaVersion"),
+    ({"accelerator": "cuda", "cudaVersion": "cu128", "platform": "linux/arm64"}, "platform"),
+    ({"gpus": "all"}, "gpus"),
+])
+def test_inconsistent_accelerator_settings(config, key):
+    with pytest.raises(ValidationError) as err:
+        load_settings({P + k: v for k, v in config.items()}, stack="dev", root=ROOT)
+    assert err.value.key == P + key
+
+
+def test_order_of_settings_does_not_matter():
+    a = {P + "gpus": "0", P + "cudaVersion": "cu118", P + "accelerator": "cuda"}
+    b = dict(reversed(list(a.items())))
+    assert load_settings(a, stack="dev", root=ROOT).variant == load_settings(b, stack="dev", root=ROOT).variant
+    assert resolve_variant(accelerator="cuda", cuda_version="cu118", torch_version=None, platform="linux/amd64") \
+        == load_settings(a, stack="dev", root=ROOT).variant
+
+
+def dockerfile_args():
+    text = (ROOT / "components/docker/Dockerfile").read_text()
+    return set(re.findall(r"^ARG (\w+)", text, flags=re.M)) - {"DEBIAN_FRONTEND", "WHEELHOUSE_ONLY"}
+
+
+@pytest.mark.parametrize("accelerator,cuda", [("cpu", None)] + [("cuda", c) for c in REQUIRED])
+def test_every_variant_renders_the_build_args_a_real_build_needs(accelerator, cuda):
+    args = TorchServeImageArgs(accelerator=accelerator, cuda_version=cuda, project_root=ROOT)
+    image = only(run_under_mocks(lambda: TorchServeImage("ts", args)).resources, "docker:index/image:Image").inputs
+    build = image["build"]
+    assert set(build["args"]) == dockerfile_args()  # every ARG given, nothing the Dockerfile ignores
+    var = resolve_variant(accelerator=accelerator, cuda_version=cuda, torch_version=None, platform="linux/amd64")
+    assert build["args"]["BASE_IMAGE"] == var.base_image
+    assert build["args"]["TORCH_INDEX_URL"] == var.torch_index
+    assert build["args"]["TORCH_VERSION"] == var.torch_version
+    assert build["args"]["PYTHON_VERSION"] == var.python_version
+    assert build["target"] == "production" and build["platform"] == "linux/amd64"
+    assert image["imageName"].startswith(f"torchserve-deploy:0.12.0-{cuda or 'cpu'}-")
+
+
+def test_cuda_stack_with_gpus_renders_device_list():
+    resources = evaluate_program("dev", {"accelerator": "cuda", "cudaVersion": "cu124", "gpus": "1,2"})
+    assert only(resources, "docker:index/container:Container").inputs["gpus"] == "device=1,2"
+    assert only(resources, "docker:index/image:Image").inputs["build"]["args"]["BASE_IMAGE"] == \
+        "nvidia/cuda:12.4.1-base-ubuntu22.04"
+
+
+def test_same_inputs_same_tag_twice():
+    first = only(evaluate_program("dev"), "docker:index/image:Image").inputs
+    second = only(evaluate_program("dev"), "docker:index/image:Image").inputs
+    assert first == second
