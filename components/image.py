@@ -1,33 +1,39 @@
-"""TorchServeImage: the production TorchServe image (CPU or a CUDA variant), built from components/docker/.
+"""TorchServeImage: a TorchServe image (production, dev or codebuild; CPU or a CUDA variant).
 
-Creates one `docker.Image` (child `<name>-image`, local only, never pushed). The tag is
-content-addressed — `<repository>:<torchserve version>-<cpu|cuXXX>-<12 hex of the build inputs>` — so the
-same Dockerfile, scripts and build args give the same tag and no diff, and any change gives a new one.
+Creates a `docker.Image` (child `<name>-image`) from components/docker/Dockerfile, one `docker.Tag`
+per custom tag (`<name>-tag-<tag>`), and, when pushing, an ECR repository (`<name>-repo`) unless one
+is given. The default tag is content-addressed —
+`<repository>:<torchserve version>-<cpu|cuXXX>[-<build type>]-<12 hex of the build inputs>` — so the
+same Dockerfile, scripts and build args give the same tag and no diff; never `latest` by default.
 
-Outputs: `image_ref` (repository:tag), `image_id` (what containers run).
+Outputs: `image_ref` (repository:tag, the registry URL when pushed), `image_id` (local image ID, or
+the pushed `repo@sha256:` digest; what containers run).
 """
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
 
 from components import validators as v
-from components.variants import Variant, resolve_variant
+from components.errors import ValidationError
+from components.registry import EcrPush, EcrTarget
+from components.variants import BUILD_TYPES, Variant, resolve_variant
 
 DOCKER_DIR = Path(__file__).resolve().parent / "docker"
-TARGET = "production"
 
 
 @dataclass(frozen=True)
 class TorchServeImageArgs:
-    """Build inputs. Every version and index is a build arg, so a stack can pin or mirror them."""
+    """Build inputs. Every version, index and source is a build arg, so a stack can pin or mirror them."""
 
     repository: str = "torchserve-deploy"
+    build_type: str = "production"
+    """production | dev (TorchServe from source at dev_source_repo@dev_source_ref) | codebuild (CI image)."""
     accelerator: str = "cpu"
     """cpu, or cuda with `cuda_version` from components.variants.CUDA_VARIANTS."""
     cuda_version: str | None = None
@@ -35,42 +41,61 @@ class TorchServeImageArgs:
     """None: the variant's default (CPU 2.13.0; for CUDA the newest torch publishing that variant)."""
     base_image: str | None = None
     """None: the variant's base (debian:bookworm-slim, or the NVIDIA CUDA base image)."""
+    python_version: str | None = None
+    """None: the python the base distribution ships (set it with a custom base image)."""
     torch_index_url: str | None = None
     """None: the variant's torch wheel index (download.pytorch.org/whl/<cpu|cuXXX>)."""
     torchserve_version: str = "0.12.0"
     model_archiver_version: str = "0.12.0"
     pip_index_url: str = "https://pypi.org/simple"
     platform: str = "linux/amd64"
+    extra_pip_packages: tuple[str, ...] = ()
+    """Pinned requirements added to the serving venv, e.g. ("torchvision==0.28.0", "pillow==12.0.0")."""
+    extra_apt_packages: tuple[str, ...] = ()
+    """Distribution packages added to the runtime, e.g. ("libgl1",)."""
+    dev_source_repo: str = "https://github.com/pytorch/serve.git"
+    dev_source_ref: str = "v0.12.0"
+    tags: tuple[str, ...] = ()
+    """Custom tags added beside the content-addressed one (local tags)."""
+    push: EcrPush | None = None
+    """Push to ECR for remote hosts; None keeps the image on the local Docker host."""
     context_dir: Path = DOCKER_DIR
     project_root: Path | None = None
     """When set, the build context is given to the provider relative to it (the Pulumi.yaml
     directory, which the provider resolves relative paths against), keeping machine paths out of diffs."""
-    extra_build_args: tuple[tuple[str, str], ...] = field(default=())
 
     def __post_init__(self) -> None:
-        v.one_of("TorchServeImageArgs.platform", self.platform, ("linux/amd64", "linux/arm64"))
+        a = "TorchServeImageArgs."
+        v.one_of(a + "build_type", self.build_type, BUILD_TYPES)
         # Validated and resolved once, by value: the order of settings never changes the result.
         object.__setattr__(self, "variant", resolve_variant(
             accelerator=self.accelerator, cuda_version=self.cuda_version, torch_version=self.torch_version,
-            platform=self.platform, key_prefix="TorchServeImageArgs."))
+            platform=self.platform, key_prefix=a))
+        v.pinned_requirements(a + "extra_pip_packages", self.extra_pip_packages)
+        v.apt_packages(a + "extra_apt_packages", self.extra_apt_packages)
+        v.docker_tags(a + "tags", self.tags)
+        if self.python_version is not None:
+            v.python_version(a + "python_version", self.python_version)
         if not (self.context_dir / "Dockerfile").is_file():
-            raise v.ValidationError(
-                "TorchServeImageArgs.context_dir", str(self.context_dir), "a directory holding a Dockerfile",
-                "point context_dir at components/docker or a copy of it",
-            )
+            raise ValidationError(a + "context_dir", str(self.context_dir), "a directory holding a Dockerfile",
+                                  "point context_dir at components/docker or a copy of it")
 
     def build_args(self) -> dict[str, str]:
+        """Exactly the ARGs the target's stages read (tests check this against the Dockerfile)."""
         var: Variant = self.variant  # type: ignore[attr-defined]
         args = {
             "BASE_IMAGE": self.base_image or var.base_image,
+            "EXTRA_APT_PACKAGES": " ".join(self.extra_apt_packages),
+            "EXTRA_PIP_PACKAGES": " ".join(self.extra_pip_packages),
             "MODEL_ARCHIVER_VERSION": self.model_archiver_version,
             "PIP_INDEX_URL": self.pip_index_url,
-            "PYTHON_VERSION": var.python_version,
+            "PYTHON_VERSION": self.python_version or var.python_version,
             "TORCH_INDEX_URL": self.torch_index_url or var.torch_index,
             "TORCH_VERSION": var.torch_version,
             "TORCHSERVE_VERSION": self.torchserve_version,
         }
-        args.update(self.extra_build_args)
+        if self.build_type == "dev":
+            args.update({"TS_REF": self.dev_source_ref, "TS_REPO_URL": self.dev_source_repo})
         return dict(sorted(args.items()))
 
 
@@ -90,12 +115,13 @@ def content_tag(args: TorchServeImageArgs) -> str:
         digest.update(path.read_bytes() + b"\0")
     for key, value in args.build_args().items():
         digest.update(f"{key}={value}\0".encode())
-    digest.update(f"{args.platform}\0{TARGET}".encode())
-    return f"{args.torchserve_version}-{args.variant.tag_part}-{digest.hexdigest()[:12]}"  # type: ignore[attr-defined]
+    digest.update(f"{args.platform}\0{args.build_type}".encode())
+    kind = "" if args.build_type == "production" else f"-{args.build_type}"
+    return f"{args.torchserve_version}-{args.variant.tag_part}{kind}-{digest.hexdigest()[:12]}"  # type: ignore[attr-defined]
 
 
 class TorchServeImage(pulumi.ComponentResource):
-    """Builds the TorchServe production image on the provider's Docker host (see module docstring)."""
+    """Builds a TorchServe image on the provider's Docker host (see module docstring)."""
 
     image_ref: pulumi.Output[str]
     image_id: pulumi.Output[str]
@@ -105,21 +131,32 @@ class TorchServeImage(pulumi.ComponentResource):
         context = str(args.context_dir)
         if args.project_root is not None:
             context = os.path.relpath(args.context_dir, args.project_root)
-        self.ref = f"{args.repository}:{content_tag(args)}"
+        self.tag = content_tag(args)
+        self.ref = f"{args.repository}:{self.tag}"
+        target = EcrTarget(name, args.repository, args.push, self) if args.push is not None else None
+        image_name = target.url.apply(lambda u: f"{u}:{self.tag}") if target else self.ref
         self.image = docker.Image(
             f"{name}-image",
-            image_name=self.ref,
+            image_name=image_name,
             build=docker.DockerBuildArgs(
                 context=context,
                 args=args.build_args(),
-                target=TARGET,
+                target=args.build_type,
                 platform=args.platform,
                 builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
             ),
-            skip_push=True,
+            skip_push=target is None,
+            registry=target.credentials if target else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.image_ref = pulumi.Output.from_input(self.ref)
-        # With skip_push, repo_digest is the local image ID: it changes exactly when the image does.
+        self.extra_tags = [
+            docker.Tag(f"{name}-tag-{tag}", source_image=self.image.image_name,
+                       target_image=f"{args.repository}:{tag}", tag_triggers=[self.image.repo_digest],
+                       opts=pulumi.ResourceOptions(parent=self))
+            for tag in args.tags
+        ]
+        self.image_ref = pulumi.Output.from_input(image_name)
+        # Local build: repo_digest is the image ID. Pushed: repo@sha256 digest. Both change exactly
+        # when the image does, so containers follow content, not a movable tag.
         self.image_id = self.image.repo_digest
         self.register_outputs({"image_ref": self.image_ref, "image_id": self.image_id})

@@ -95,3 +95,34 @@ def unique(key: str, names: list[str]) -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValidationError(key, dupes, "each model name once", "remove or rename the duplicate model")
+
+
+_PINNED_PIP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!_-]+$")
+_APT_NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]+$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_PYTHON = re.compile(r"^3\.[0-9]{1,2}$")
+
+
+def _each(key: str, values: list[str] | tuple[str, ...], pattern: re.Pattern, allowed: str, example: str) -> tuple[str, ...]:
+    for value in values:
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ValidationError(key, value, allowed, f"write it like {example}, or remove it")
+    return tuple(values)
+
+
+def pinned_requirements(key: str, values) -> tuple[str, ...]:
+    return _each(key, values, _PINNED_PIP, "pinned pip requirements (name==version)", "torchvision==0.28.0")
+
+
+def apt_packages(key: str, values) -> tuple[str, ...]:
+    return _each(key, values, _APT_NAME, "Debian/Ubuntu package names", "libgl1")
+
+
+def docker_tags(key: str, values) -> tuple[str, ...]:
+    return _each(key, values, _TAG, "Docker tags: letters, digits, '_', '.', '-' (at most 128)", "v1.2.0")
+
+
+def python_version(key: str, value: object) -> str:
+    if not isinstance(value, str) or not _PYTHON.match(value):
+        raise ValidationError(key, value, "a Python version like 3.11", f"set {key} to 3.11, or leave it empty")
+    return value

@@ -19,6 +19,7 @@ from components import (
     TorchServeServer,
     TorchServeServerArgs,
 )
+from components.registry import EcrPush
 from components.server_config import ModelServing, ServerPorts
 from infra.stack_settings import Settings, load_settings
 
@@ -33,12 +34,12 @@ def stack_config() -> dict:
     return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
 
 
-def deploy(s: Settings) -> TorchServeServer:
-    labels = (("torchserve-deploy.stack", s.stack),)
-    image = TorchServeImage(
+def build_image(s: Settings) -> TorchServeImage:
+    return TorchServeImage(
         "torchserve",
         TorchServeImageArgs(
             repository=s["imageRepository"],
+            build_type=s["buildType"],
             accelerator=s["accelerator"],
             cuda_version=s["cudaVersion"] or None,
             torch_version=s["torchVersion"] or None,
@@ -47,10 +48,21 @@ def deploy(s: Settings) -> TorchServeServer:
             model_archiver_version=s["torchserveVersion"],
             pip_index_url=s["pipIndexUrl"],
             torch_index_url=s["torchIndexUrl"] or None,
+            python_version=s["pythonVersion"] or None,
             platform=s["platform"],
+            extra_pip_packages=tuple(s["extraPipPackages"]),
+            extra_apt_packages=tuple(s["extraAptPackages"]),
+            dev_source_repo=s["devSourceRepo"],
+            dev_source_ref=s["devSourceRef"],
+            tags=tuple(s["imageTags"]),
+            push=EcrPush(s["ecrRepository"] or None) if s["imagePush"] else None,
             project_root=ROOT,
         ),
     )
+
+
+def deploy(s: Settings, image: TorchServeImage) -> TorchServeServer:
+    labels = (("torchserve-deploy.stack", s.stack),)
     on_volume = s["modelStore"] == "volume"
     store = ModelStore(
         "model-store",
@@ -132,10 +144,15 @@ if not settings["tokenAuth"]:
         "torchserve-deploy:tokenAuth is false: TorchServe answers inference and management requests "
         "without a key. Turn it back on unless this endpoint is protected by something else."
     )
-server = deploy(settings)
-pulumi.export("inferenceUrl", server.inference_url)
-pulumi.export("managementUrl", server.management_url)
-pulumi.export("metricsUrl", server.metrics_url)
-pulumi.export("modelNames", server.model_names)
-pulumi.export("containerName", server.container_name)
-pulumi.export("tokenCommand", server.token_command)
+image = build_image(settings)
+pulumi.export("imageRef", image.image_ref)
+# buildType codebuild makes a CI image (e.g. an AWS CodeBuild custom image): built, smoke-tested while
+# it builds, pushed if asked; it serves nothing, so no store, archive or server.
+if settings["buildType"] != "codebuild":
+    server = deploy(settings, image)
+    pulumi.export("inferenceUrl", server.inference_url)
+    pulumi.export("managementUrl", server.management_url)
+    pulumi.export("metricsUrl", server.metrics_url)
+    pulumi.export("modelNames", server.model_names)
+    pulumi.export("containerName", server.container_name)
+    pulumi.export("tokenCommand", server.token_command)

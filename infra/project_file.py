@@ -1,6 +1,7 @@
-"""Writes Pulumi.yaml's `config:` block from `infra.stack_settings.KEYS` (run: python -m infra.project_file).
+"""Writes Pulumi.yaml's `config:` block and the README's config table from `infra.stack_settings.KEYS`
+(run: python -m infra.project_file).
 
-KEYS is the one place defaults live; tests/test_project.py fails when Pulumi.yaml drifts from it.
+KEYS is the one place defaults live; tests/test_project.py fails when either file drifts from it.
 """
 from __future__ import annotations
 
@@ -32,5 +33,28 @@ def render() -> str:
     return HEADER + yaml.safe_dump(project, sort_keys=False, width=120)
 
 
+TABLE_START, TABLE_END = "<!-- config-table:start -->", "<!-- config-table:end -->"
+
+
+def _default(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value == "":
+        return '""'
+    return str(value)
+
+
+def render_config_table() -> str:
+    rows = [f"| `{k.name}` | {k.type} | `{_default(k.default)}` | {k.description} |" for k in KEYS]
+    return "\n".join([TABLE_START, "| Key | Type | Default | Meaning |", "|---|---|---|---|", *rows, TABLE_END])
+
+
+def readme_with_table(readme: str) -> str:
+    start, end = readme.index(TABLE_START), readme.index(TABLE_END) + len(TABLE_END)
+    return readme[:start] + render_config_table() + readme[end:]
+
+
 if __name__ == "__main__":
     (ROOT / "Pulumi.yaml").write_text(render())
+    readme = ROOT / "README.md"
+    readme.write_text(readme_with_table(readme.read_text()))

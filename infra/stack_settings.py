@@ -18,7 +18,8 @@ import yaml
 from components import validators as v
 from components.archive import ModelSource
 from components.errors import ValidationError
-from components.variants import Variant, resolve_variant
+from components.registry import ecr_repository_url
+from components.variants import BUILD_TYPES, Variant, resolve_variant
 
 PROJECT = "torchserve-deploy"
 MANIFEST = "torchserve-model.yaml"
@@ -35,15 +36,24 @@ class Key:
 KEYS: tuple[Key, ...] = (
     Key("host", "string", "local", "Where the server runs: local (the Docker host pulumi talks to)."),
     Key("models", "array", ["models/demo"], "Model directories (relative to the repo root), each with a torchserve-model.yaml."),
-    Key("imageRepository", "string", "torchserve-deploy", "Local repository name of the TorchServe image."),
+    Key("imageRepository", "string", "torchserve-deploy", "Repository name of the TorchServe image (local, or the ECR repository created)."),
+    Key("buildType", "string", "production", "Image build type: production (serves), dev (TorchServe from source, serves) or codebuild (CI image only, no server)."),
     Key("accelerator", "string", "cpu", "Image variant: cpu or cuda."),
     Key("cudaVersion", "string", "", "CUDA variant when accelerator is cuda: cu118, cu121, cu124, cu126 or cu128."),
     Key("baseImage", "string", "", "Base image; empty means the variant's (debian:bookworm-slim or nvidia/cuda:*-base)."),
     Key("torchserveVersion", "string", "0.12.0", "torchserve and torch-model-archiver version in the image."),
     Key("torchVersion", "string", "", "torch version; empty means the variant's default (CPU: 2.13.0)."),
+    Key("pythonVersion", "string", "", "Python in the image; empty means the base distribution's (3.11 / 3.10 / 3.12)."),
     Key("pipIndexUrl", "string", "https://pypi.org/simple", "Package index for the image build."),
     Key("torchIndexUrl", "string", "", "torch wheel index; empty means download.pytorch.org/whl/<cpu or cuXXX>."),
-    Key("platform", "string", "linux/amd64", "Image platform: linux/amd64 or linux/arm64."),
+    Key("platform", "string", "linux/amd64", "Image platform: linux/amd64, or linux/arm64 for CPU images."),
+    Key("extraPipPackages", "array", [], "Pinned pip requirements added to the image, e.g. torchvision==0.28.0."),
+    Key("extraAptPackages", "array", [], "Distribution packages added to the image, e.g. libgl1."),
+    Key("imageTags", "array", [], "Custom tags beside the content-addressed one (never latest by default)."),
+    Key("imagePush", "boolean", False, "Push the image to ECR (for remote hosts)."),
+    Key("ecrRepository", "string", "", "ECR repository URL or ARN to push to; empty with imagePush creates one."),
+    Key("devSourceRepo", "string", "https://github.com/pytorch/serve.git", "Git repository TorchServe is built from (buildType dev)."),
+    Key("devSourceRef", "string", "v0.12.0", "Branch, tag or commit of devSourceRepo (buildType dev)."),
     Key("modelStore", "string", "hostDir", "Model store kind: hostDir or volume."),
     Key("modelStorePath", "string", "", "hostDir store path; empty means .build/<stack>/model-store in the repo."),
     Key("modelStoreVolume", "string", "", "volume store name; empty means torchserve-<stack>-models."),
@@ -222,6 +232,17 @@ def load_settings(config: dict[str, Any], *, stack: str, root: Path) -> Settings
     raw = _parse_raw(config)
     f = _full
     v.one_of(f("host"), raw["host"], ("local",))
+    v.one_of(f("buildType"), raw["buildType"], BUILD_TYPES)
+    v.pinned_requirements(f("extraPipPackages"), raw["extraPipPackages"])
+    v.apt_packages(f("extraAptPackages"), raw["extraAptPackages"])
+    v.docker_tags(f("imageTags"), raw["imageTags"])
+    if raw["pythonVersion"]:
+        v.python_version(f("pythonVersion"), raw["pythonVersion"])
+    if raw["ecrRepository"]:
+        if not raw["imagePush"]:
+            raise ValidationError(f("ecrRepository"), raw["ecrRepository"], "a repository only when imagePush is true",
+                                  f"pulumi config set {f('imagePush')} true, or clear {f('ecrRepository')}")
+        ecr_repository_url(f("ecrRepository"), raw["ecrRepository"])
     variant = resolve_variant(accelerator=raw["accelerator"], cuda_version=raw["cudaVersion"] or None,
                               torch_version=raw["torchVersion"] or None, platform=raw["platform"],
                               key_prefix=PROJECT + ":")

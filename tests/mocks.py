@@ -30,16 +30,25 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.resources: list[Registered] = []
+        self.calls: list[tuple[str, dict]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.resources.append(Registered(args.typ, args.name, dict(args.inputs), bool(args.custom)))
         state = dict(args.inputs)
+        if args.typ == "aws:ecr/repository:Repository":
+            state["repositoryUrl"] = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{args.inputs['name']}"
+            state["registryId"] = "123456789012"
         if args.typ == "docker:index/image:Image":
             # Provider-computed: with skip_push this is the local image ID.
             state["repoDigest"] = "sha256:" + hashlib.sha256(json.dumps(args.inputs, sort_keys=True).encode()).hexdigest()
         return [f"{args.name}-id", state]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        self.calls.append((args.token, dict(args.args)))
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            registry = args.args.get("registryId", "123456789012")
+            return {"userName": "AWS", "password": "mock-ecr-password", "registryId": registry,
+                    "proxyEndpoint": f"https://{registry}.dkr.ecr.us-east-1.amazonaws.com"}
         return {}
 
 
@@ -87,6 +96,17 @@ def evaluate_program(stack: str, overrides: dict[str, Any] | None = None) -> lis
             os.chdir(cwd)
 
     return run_under_mocks(program, stack=stack, config=config).resources
+
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value in serialized inputs
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and SECRET_SIG in value
+
+
+def unsecret(value: Any) -> Any:
+    return value["value"] if is_secret(value) else value
 
 
 def only(resources: list[Registered], typ: str) -> Registered:

@@ -25,9 +25,12 @@ def test_declared_keys_match_program():
 
 
 def test_readme_documents_every_key_with_default():
+    from infra.project_file import readme_with_table
+
     readme = (ROOT / "README.md").read_text()
     for k in KEYS:
         assert f"`{k.name}`" in readme, f"README does not document {k.name}"
+    assert readme == readme_with_table(readme), "README config table is stale: python -m infra.project_file"
     assert "make deploy" in readme and "make test" in readme
 
 

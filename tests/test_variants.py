@@ -6,6 +6,7 @@ import pytest
 from components import TorchServeImage, TorchServeImageArgs, ValidationError
 from components.variants import CUDA_VARIANTS, RETIRED_CUDA, resolve_variant
 from infra.stack_settings import load_settings
+from tests.dockerfile import stages, target_args
 from tests.mocks import ROOT, evaluate_program, only, run_under_mocks
 
 P = "torchserve-deploy:"
@@ -63,24 +64,48 @@ def test_order_of_settings_does_not_matter():
         == load_settings(a, stack="dev", root=ROOT).variant
 
 
-def dockerfile_args():
-    text = (ROOT / "components/docker/Dockerfile").read_text()
-    return set(re.findall(r"^ARG (\w+)", text, flags=re.M)) - {"DEBIAN_FRONTEND", "WHEELHOUSE_ONLY"}
+DOCKERFILE = ROOT / "components/docker/Dockerfile"
+MATRIX = [(bt, acc, cuda) for bt in ("production", "dev", "codebuild")
+          for acc, cuda in [("cpu", None)] + [("cuda", c) for c in REQUIRED]]
 
 
-@pytest.mark.parametrize("accelerator,cuda", [("cpu", None)] + [("cuda", c) for c in REQUIRED])
-def test_every_variant_renders_the_build_args_a_real_build_needs(accelerator, cuda):
-    args = TorchServeImageArgs(accelerator=accelerator, cuda_version=cuda, project_root=ROOT)
+@pytest.mark.parametrize("build_type,accelerator,cuda", MATRIX)
+def test_every_build_type_and_variant_renders_what_a_real_build_needs(build_type, accelerator, cuda):
+    args = TorchServeImageArgs(build_type=build_type, accelerator=accelerator, cuda_version=cuda, project_root=ROOT)
     image = only(run_under_mocks(lambda: TorchServeImage("ts", args)).resources, "docker:index/image:Image").inputs
     build = image["build"]
-    assert set(build["args"]) == dockerfile_args()  # every ARG given, nothing the Dockerfile ignores
+    assert build["target"] == build_type and build["context"] == "components/docker"
+    # Every ARG the target's stages read is given, and nothing the target ignores.
+    assert set(build["args"]) == target_args(DOCKERFILE, build_type)
     var = resolve_variant(accelerator=accelerator, cuda_version=cuda, torch_version=None, platform="linux/amd64")
     assert build["args"]["BASE_IMAGE"] == var.base_image
     assert build["args"]["TORCH_INDEX_URL"] == var.torch_index
     assert build["args"]["TORCH_VERSION"] == var.torch_version
     assert build["args"]["PYTHON_VERSION"] == var.python_version
-    assert build["target"] == "production" and build["platform"] == "linux/amd64"
-    assert image["imageName"].startswith(f"torchserve-deploy:0.12.0-{cuda or 'cpu'}-")
+    assert build["platform"] == "linux/amd64" and image["skipPush"] is True
+    kind = "" if build_type == "production" else f"-{build_type}"
+    assert re.fullmatch(rf"torchserve-deploy:0\.12\.0-{cuda or 'cpu'}{kind}-[0-9a-f]{{12}}", image["imageName"])
+    if build_type == "dev":
+        assert build["args"]["TS_REPO_URL"] == "https://github.com/pytorch/serve.git"
+        assert build["args"]["TS_REF"] == "v0.12.0"
+
+
+def test_dev_source_fetch_is_a_build_arg():
+    args = TorchServeImageArgs(build_type="dev", dev_source_repo="https://example.org/fork/serve.git",
+                               dev_source_ref="my-branch")
+    assert args.build_args()["TS_REPO_URL"] == "https://example.org/fork/serve.git"
+    assert args.build_args()["TS_REF"] == "my-branch"
+    assert "TS_REF" not in TorchServeImageArgs().build_args()
+
+
+def test_production_final_stage_has_no_jdk_or_compilers():
+    _, table = stages(DOCKERFILE)
+    text = DOCKERFILE.read_text()
+    runtime = text[text.index("AS runtime"):text.index("AS production")]
+    assert "jre-headless" in runtime
+    for forbidden in ("-jdk", "build-essential", "gcc", "g++"):
+        assert forbidden not in runtime, forbidden
+    assert table["production"]["from"] == "runtime" and table["production"]["copies"] == {"builder"}
 
 
 def test_cuda_stack_with_gpus_renders_device_list():
