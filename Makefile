@@ -9,7 +9,7 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 # Pulumi.yaml's virtualenv: the program and the archive command use it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deploy destroy test test-unit test-torchserve test-docker venv
+.PHONY: deploy destroy test test-unit test-torchserve test-docker venv bench
 
 $(VENV)/.deploy-deps: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -48,3 +48,6 @@ test-torchserve: $(VENV)/.test-deps
 
 test-docker: $(VENV)/.test-deps
 	$(PY) -m pytest -m docker
+
+bench: $(VENV)/.test-deps
+	$(PY) -m bench

@@ -26,7 +26,7 @@ import docker.types
 
 from tests.mocks import ROOT
 
-BASE_IMAGE = "torchserve-deploy-test/bookworm-minbase:1"
+BASE_IMAGE = "torchserve-deploy-test/bookworm-slim:1"
 TEST_BUILD_OVERRIDES = {"BASE_IMAGE": BASE_IMAGE, "WHEELHOUSE_ONLY": "true"}
 TEST_MEMLOCK_BYTES = 8 * 1024 * 1024
 CACHE = ROOT / ".cache"
@@ -81,18 +81,41 @@ def ensure_base_image(client) -> str:
         rootfs, tar = Path(tmp) / "rootfs", Path(tmp) / "rootfs.tar"
         subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs), "http://deb.debian.org/debian"],
                        check=True, stdout=subprocess.DEVNULL)
+        _slim(rootfs)
         subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tar), "."], check=True)
         repo, tag = BASE_IMAGE.rsplit(":", 1)
         client.api.import_image_from_file(str(tar), repository=repo, tag=tag)
     return BASE_IMAGE
 
 
+# What debian:bookworm-slim leaves out (its dpkg path excludes), so the local stand-in weighs the same.
+SLIM_EXCLUDES = """path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+"""
+
+
+def _slim(rootfs: Path) -> None:
+    (rootfs / "etc/dpkg/dpkg.cfg.d/docker-slim").write_text(SLIM_EXCLUDES)
+    for pattern in ("usr/share/doc/*", "usr/share/man/*", "usr/share/info/*", "usr/share/locale/*",
+                    "var/cache/apt/*.bin", "var/cache/apt/archives/*.deb", "var/lib/apt/lists/*"):
+        for path in rootfs.glob(pattern):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.name not in ("copyright", "locale.alias"):
+                path.unlink()
+
+
 def wheelhouse(build_args: dict[str, str]) -> Path:
     """The image's pinned Python packages, downloaded on the host (cached by requirement set)."""
     reqs = [f"torch=={build_args['TORCH_VERSION']}", f"torchserve=={build_args['TORCHSERVE_VERSION']}",
             f"torch-model-archiver=={build_args['MODEL_ARCHIVER_VERSION']}"]
-    reqs += [line for line in (ROOT / "components/docker/requirements-image.txt").read_text().splitlines()
-             if line and not line.startswith("#")]
+    for name in ("requirements-image.txt", "requirements-ci.txt"):
+        reqs += [line for line in (ROOT / "components/docker" / name).read_text().splitlines()
+                 if line and not line.startswith("#")]
     key = hashlib.sha256("\n".join(reqs).encode()).hexdigest()[:12]
     target = CACHE / f"wheelhouse-{key}"
     if not (target / ".complete").exists():
@@ -103,14 +126,15 @@ def wheelhouse(build_args: dict[str, str]) -> Path:
     return target
 
 
-def build_declared_image(client, image_inputs: dict, *, context: Path | None = None) -> tuple[str, float]:
+def build_declared_image(client, image_inputs: dict, *, context: Path | None = None,
+                         nocache: bool = False) -> tuple[str, list[str]]:
     """Build what a captured `docker:index/image:Image` declares: same Dockerfile, target, platform and
-    build args, except TEST_BUILD_OVERRIDES, with the wheelhouse copied into a temporary context."""
+    build args, except TEST_BUILD_OVERRIDES, with the wheelhouse copied into a temporary context.
+    Returns the image ID and the build log lines."""
     build = image_inputs["build"]
     source = context or (ROOT / build["context"])
     args = {**build["args"], **TEST_BUILD_OVERRIDES}
     wheels = wheelhouse(args)
-    started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         ctx = Path(tmp) / "context"
         shutil.copytree(source, ctx)
@@ -119,12 +143,12 @@ def build_declared_image(client, image_inputs: dict, *, context: Path | None = N
         log = []
         for chunk in client.api.build(path=str(ctx), buildargs=args, target=build["target"], platform=build["platform"],
                                       tag=image_inputs["imageName"], network_mode="host", rm=True, forcerm=True,
-                                      decode=True):
+                                      nocache=nocache, decode=True):
             if "error" in chunk:
                 raise AssertionError("image build failed: " + chunk["error"] + "\n" + "".join(log[-40:]))
             log.append(chunk.get("stream", ""))
     image = client.images.get(image_inputs["imageName"])
-    return image.id, time.time() - started
+    return image.id, "".join(log).splitlines()
 
 
 def _same_fs(a: Path, b: Path) -> bool:

@@ -9,8 +9,7 @@ import subprocess
 import pytest
 import requests
 
-from tests.engine import (Engine, build_declared_image, ensure_base_image, exec_json, realize_container,
-                          wait_healthy)
+from tests.engine import exec_json, realize_container, wait_healthy
 from tests.expected import SAMPLE, assert_demo_answer
 from tests.mocks import ROOT, only
 
@@ -18,25 +17,17 @@ pytestmark = pytest.mark.docker
 KEY_FILE = "/home/model-server/key_file.json"
 
 
-@pytest.fixture(scope="module")
-def engine():
-    e = Engine()
-    yield e
-    e.close()
-
-
 def declared(resources, name):
     return [r for r in resources if r.name == name][0].inputs
 
 
 @pytest.fixture(scope="module")
-def served(engine, dev_resources):
+def served(engine, dev_resources, production_image):
     client = engine.client
     inputs = only(dev_resources, "docker:index/container:Container").inputs
     existing = client.containers.list(all=True, filters={"name": f"^{inputs['name']}$"})
     assert not existing, f"a container named {inputs['name']} exists (a real dev deployment?): remove it first"
-    ensure_base_image(client)
-    image_id, _ = build_declared_image(client, only(dev_resources, "docker:index/image:Image").inputs)
+    image_id = production_image["id"]
     store = ROOT / ".build/dev/model-store"
     mar_existed = (store / "demo.mar").exists()
     for step in ("model-store-dir", "model-demo-archive"):
@@ -47,7 +38,6 @@ def served(engine, dev_resources):
         yield {"container": container, "inputs": inputs, "image_id": image_id}
     finally:
         container.remove(force=True)
-        client.images.remove(image_id, force=True)
         if not mar_existed:
             (store / "demo.mar").unlink(missing_ok=True)
 

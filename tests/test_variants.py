@@ -119,3 +119,9 @@ def test_same_inputs_same_tag_twice():
     first = only(evaluate_program("dev"), "docker:index/image:Image").inputs
     second = only(evaluate_program("dev"), "docker:index/image:Image").inputs
     assert first == second
+
+
+def test_arm64_cpu_image_renders_its_platform():
+    resources = evaluate_program("dev", {"platform": "linux/arm64"})
+    build = only(resources, "docker:index/image:Image").inputs["build"]
+    assert build["platform"] == "linux/arm64" and build["args"]["TORCH_INDEX_URL"].endswith("/cpu")
