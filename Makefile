@@ -9,7 +9,7 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 # Pulumi.yaml's virtualenv: the program and the archive command use it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deploy destroy test test-unit test-torchserve test-docker venv bench
+.PHONY: deploy destroy test test-unit test-torchserve test-docker venv bench compose
 
 $(VENV)/.deploy-deps: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -51,3 +51,8 @@ test-docker: $(VENV)/.test-deps
 
 bench: $(VENV)/.test-deps
 	$(PY) -m bench
+
+# Write .build/$(STACK)/docker-compose.yml from the stack's container specs (no Pulumi CLI needed).
+compose: $(VENV)/.deploy-deps
+	$(PY) -m infra.compose --stack $(STACK)
+	@echo "run it: docker-compose -f .build/$(STACK)/docker-compose.yml up --build"

@@ -7,7 +7,7 @@ import sys
 
 from bench.results import Measurement, measure
 from tests.engine import BASE_IMAGE, Engine, build_declared_image, ensure_base_image
-from tests.mocks import evaluate_program, only
+from tests.mocks import evaluate_program, named, only
 
 SIZE_TARGET_BYTES = 1.2e9  # 1.2 GB uncompressed, decimal, as `docker images` reports
 
@@ -17,7 +17,7 @@ def run() -> list[Measurement]:
     try:
         client = engine.client
         ensure_base_image(client)
-        inputs = only(evaluate_program("dev"), "docker:index/image:Image").inputs
+        inputs = named(evaluate_program("dev"), "torchserve-image").inputs
         image_id, _ = build_declared_image(client, inputs)
         size = client.images.get(image_id).attrs["Size"]
         base = client.images.get(BASE_IMAGE).attrs["Size"]

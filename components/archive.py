@@ -13,15 +13,29 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pulumi
 import pulumi_command as command
 
 from components import validators as v
+from components.container_spec import ContainerSpec, Mount
 from components.errors import ValidationError
 from components.server_config import CONTAINER_MODEL_STORE
+from components.training_params import Param
+
+
+@dataclass(frozen=True)
+class TrainingSource:
+    """A model's trainer: its source (the training image's context), data, checkpoint and parameter schema."""
+
+    source_dir: Path
+    entrypoint: str
+    requirements: str
+    data_dir: Path
+    checkpoint: str
+    params: tuple[Param, ...]
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,8 @@ class ModelSource:
     extra_files: tuple[Path, ...] = ()
     requirements_file: Path | None = None
     config_file: Path | None = None
+    training: TrainingSource | None = None
+    """How to train this model's weights, when its directory declares it (see TrainingSource)."""
 
     def files(self) -> list[tuple[str, Path]]:
         """(archiver flag, path) for every input file, in the archiver's argument order."""
@@ -58,10 +74,19 @@ class ModelArchiveArgs:
     """For a Docker-volume store: the volume to copy the archive into."""
     helper_image: pulumi.Input[str] | None = None
     """For a Docker-volume store: an image with `cp` (the serving image) used to write the volume."""
+    trained_checkpoint: Path | None = None
+    """A checkpoint a TrainingRun writes during `pulumi up`: archived instead of source.serialized_file."""
+    trained_by: str | None = None
+    """That run's digest: the archive is rebuilt whenever the run is."""
 
     def __post_init__(self) -> None:
         v.model_name("ModelArchiveArgs.source.name", self.source.name)
-        for flag, path in self.source.files():
+        if (self.trained_checkpoint is None) != (self.trained_by is None):
+            raise ValidationError("ModelArchiveArgs.trained_by", self.trained_by,
+                                  "set together with trained_checkpoint", "pass the TrainingRun's run_digest")
+        for flag, path in self.input_files():
+            if flag == "--serialized-file" and self.trained_checkpoint is not None:
+                continue  # written by the training run during `pulumi up`
             if not Path(path).is_file():
                 raise ValidationError(
                     f"ModelArchiveArgs.source ({flag})", str(path), "an existing file",
@@ -71,31 +96,66 @@ class ModelArchiveArgs:
             raise ValidationError("ModelArchiveArgs.helper_image", None, "an image when volume_name is set",
                                   "pass the serving image's ID as helper_image")
 
+    def input_files(self) -> list[tuple[str, Path]]:
+        """The archiver's inputs, with the trained checkpoint in place of the shipped weights."""
+        files = self.source.files()
+        if self.trained_checkpoint is not None:
+            files = [(f, p) for f, p in files if f != "--serialized-file"]
+            files.insert(1 if self.source.model_file else 0, ("--serialized-file", self.trained_checkpoint))
+        return files
+
 
 def _display(path: Path, root: Path | None) -> str:
     return os.path.relpath(path, root) if root is not None else str(path)
 
 
-def archive_command(args: ModelArchiveArgs) -> list[str]:
-    """The archiver argv (pure). The tests run exactly this to make the archive they serve."""
+def archive_command(args: ModelArchiveArgs, *, export_path: str | None = None) -> list[str]:
+    """The archiver argv (pure). The tests run exactly this to make the archive they serve.
+    `export_path` replaces the rendered export directory (e.g. a container path)."""
     src, root = args.source, args.project_root
     argv = [args.archiver, "--model-name", src.name, "--version", src.version]
     extras = []
-    for flag, path in src.files():
+    for flag, path in args.input_files():
         if flag == "--extra-files":
             extras.append(_display(path, root))
         else:
             argv += [flag, _display(path, root)]
     if extras:
         argv += ["--extra-files", ",".join(extras)]
-    return argv + ["--export-path", _display(args.export_dir, root), "--force"]
+    return argv + ["--export-path", export_path or _display(args.export_dir, root), "--force"]
 
 
-def content_hash(source: ModelSource) -> str:
+def content_hash(source: ModelSource, trained_by: str | None = None) -> str:
+    """Digest of the archive's inputs; a trained checkpoint counts by its run's digest (it does not exist yet)."""
     digest = hashlib.sha256(f"{source.name}\0{source.version}\0".encode())
     for flag, path in source.files():
+        if flag == "--serialized-file" and trained_by is not None:
+            digest.update(f"trained-by\0{trained_by}\0".encode())
+            continue
         digest.update(f"{flag}\0{Path(path).name}\0".encode() + Path(path).read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+WORKSPACE = "/workspace"
+
+
+def build_archiver_spec(args: ModelArchiveArgs, image_ref: str, store: Mount, name: str) -> ContainerSpec:
+    """The archive step as a one-shot container of the serving image (used where no host-side
+    archiver runs, e.g. docker-compose): the repository is mounted read-only at /workspace."""
+    if args.project_root is None:
+        raise ValidationError("ModelArchiveArgs.project_root", None, "the repository root", "pass project_root")
+    argv = archive_command(replace(args, archiver="torch-model-archiver"), export_path=CONTAINER_MODEL_STORE)
+    return ContainerSpec(
+        name=name,
+        image=image_ref,
+        entrypoint=(argv[0],),
+        command=tuple(argv[1:]),
+        working_dir=WORKSPACE,
+        mounts=(Mount(WORKSPACE, str(args.project_root), "bind", read_only=True),
+                Mount(CONTAINER_MODEL_STORE, store.source, store.kind)),
+        user="1000:1000",
+        restart="no",
+    )
 
 
 class ModelArchive(pulumi.ComponentResource):
@@ -107,7 +167,7 @@ class ModelArchive(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelArchiveArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("torchserve:archive:ModelArchive", name, None, opts)
         mar = f"{args.source.name}.mar"
-        digest = content_hash(args.source)
+        digest = content_hash(args.source, args.trained_by)
         export = _display(args.export_dir, args.project_root)
         create = f"mkdir -p {shlex.quote(export)} && " + shlex.join(archive_command(args))
         self.archive = command.local.Command(

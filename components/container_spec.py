@@ -40,6 +40,11 @@ class Ulimit:
     hard: int
 
 
+def serving_ulimits(memlock: int, stack: int) -> tuple[Ulimit, ...]:
+    """PyTorch containers' ulimits (soft = hard): memlock (-1 = unlimited) and stack in bytes."""
+    return (Ulimit("memlock", memlock, memlock), Ulimit("stack", stack, stack))
+
+
 @dataclass(frozen=True)
 class Healthcheck:
     """Exec-form test plus timings in whole seconds."""
@@ -85,6 +90,7 @@ class ContainerSpec:
     shm_size_mb: int | None = None
     gpus: str | None = None
     user: str | None = None
+    working_dir: str | None = None
     healthcheck: Healthcheck | None = None
     restart: str = "unless-stopped"
     log: LogConfig = field(default_factory=LogConfig)

@@ -62,6 +62,8 @@ def render_container_args(spec: ContainerSpec, image: pulumi.Input[str] | None =
         args["gpus"] = docker_gpus(spec.gpus)
     if spec.user is not None:
         args["user"] = spec.user
+    if spec.working_dir is not None:
+        args["working_dir"] = spec.working_dir
     if spec.labels:
         args["labels"] = [docker.ContainerLabelArgs(label=k, value=v) for k, v in spec.labels]
     if spec.healthcheck is not None:

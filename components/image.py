@@ -11,7 +11,6 @@ the pushed `repo@sha256:` digest; what containers run).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components import validators as v
+from components.build_hash import build_digest
 from components.errors import ValidationError
 from components.registry import EcrPush, EcrTarget
 from components.variants import BUILD_TYPES, Variant, resolve_variant
@@ -99,25 +99,11 @@ class TorchServeImageArgs:
         return dict(sorted(args.items()))
 
 
-def context_files(context_dir: Path) -> list[Path]:
-    """Files that reach the build (the wheelhouse only carries test wheels and is ignored here)."""
-    return sorted(
-        p for p in context_dir.rglob("*")
-        if p.is_file() and "wheelhouse" not in p.relative_to(context_dir).parts and "__pycache__" not in p.parts
-    )
-
-
 def content_tag(args: TorchServeImageArgs) -> str:
     """Tag from the content of the build inputs: same inputs → same tag on every machine."""
-    digest = hashlib.sha256()
-    for path in context_files(args.context_dir):
-        digest.update(path.relative_to(args.context_dir).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    for key, value in args.build_args().items():
-        digest.update(f"{key}={value}\0".encode())
-    digest.update(f"{args.platform}\0{args.build_type}".encode())
+    digest = build_digest(args.context_dir, args.build_args(), args.platform, args.build_type)
     kind = "" if args.build_type == "production" else f"-{args.build_type}"
-    return f"{args.torchserve_version}-{args.variant.tag_part}{kind}-{digest.hexdigest()[:12]}"  # type: ignore[attr-defined]
+    return f"{args.torchserve_version}-{args.variant.tag_part}{kind}-{digest[:12]}"  # type: ignore[attr-defined]
 
 
 class TorchServeImage(pulumi.ComponentResource):

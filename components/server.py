@@ -25,7 +25,7 @@ from components.container_spec import (
     LogConfig,
     Mount,
     PortBinding,
-    Ulimit,
+    serving_ulimits,
 )
 from components.docker_render import render_container_args
 from components.errors import ValidationError
@@ -114,10 +114,7 @@ def build_server_spec(args: TorchServeServerArgs) -> ContainerSpec:
         ports=ports,
         mounts=(Mount(CONTAINER_MODEL_STORE, args.store.source, args.store.kind, read_only=True),),
         files=(FileUpload(CONTAINER_CONFIG, config),),
-        ulimits=(
-            Ulimit("memlock", args.ulimit_memlock, args.ulimit_memlock),
-            Ulimit("stack", args.ulimit_stack, args.ulimit_stack),
-        ),
+        ulimits=serving_ulimits(args.ulimit_memlock, args.ulimit_stack),
         shm_size_mb=args.shm_size_mb,
         gpus=args.gpus,
         user=CONTAINER_USER,

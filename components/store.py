@@ -10,7 +10,6 @@ Outputs: `mount` (a `Mount` for the server spec, known at construction), `locati
 """
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from components import validators as v
 from components.container_spec import Mount
 from components.errors import ValidationError
 from components.server_config import CONTAINER_MODEL_STORE
+from components.training import prepare_host_dir
 
 KINDS = ("hostDir", "volume")
 
@@ -59,7 +59,8 @@ class ModelStore(pulumi.ComponentResource):
             path = str(args.host_path)
             self.resource = command.local.Command(
                 f"{name}-dir",
-                create=f"mkdir -p {shlex.quote(path)}",
+                # Owned by uid 1000 when created as root, so the image's non-root users can write it.
+                create=prepare_host_dir(path),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.mount = Mount(CONTAINER_MODEL_STORE, path, "bind", read_only=True)

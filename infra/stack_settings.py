@@ -16,7 +16,8 @@ from typing import Any, Callable
 import yaml
 
 from components import validators as v
-from components.archive import ModelSource
+from components.archive import ModelSource, TrainingSource
+from components.training_params import TYPES, Param, resolve
 from components.errors import ValidationError
 from components.registry import ecr_repository_url
 from components.variants import BUILD_TYPES, Variant, resolve_variant
@@ -71,6 +72,9 @@ KEYS: tuple[Key, ...] = (
     Key("ulimitMemlock", "integer", -1, "memlock ulimit (soft = hard); -1 is unlimited."),
     Key("ulimitStack", "integer", 67108864, "stack ulimit in bytes (soft = hard)."),
     Key("gpus", "string", "", 'GPUs for the container: "" (none), "all", or device indexes like "1,2".'),
+    Key("train", "boolean", False, "Train the models that declare a trainer, and serve the trained checkpoint."),
+    Key("trainingParams", "array", [], "Trainer parameters as <model>.<param>=<value>, checked against the model's schema."),
+    Key("trainingOutputsPath", "string", "", "Training outputs directory; empty means .build/<stack>/training in the repo."),
     Key("workersPerModel", "integer", 1, "Workers per model (min = max)."),
     Key("batchSize", "integer", 4, "Dynamic batch size per model."),
     Key("maxBatchDelayMs", "integer", 5, "Longest wait to fill a batch, in ms."),
@@ -134,6 +138,8 @@ class Settings:
     root: Path
     raw: dict[str, Any]
     models: tuple[ModelSource, ...]
+    training_values: dict[str, dict[str, Any]]
+    """Per trained model: its parameter values (schema defaults + trainingParams)."""
     variant: Variant
     shm_size_mb: int
     log_max_size_mb: int
@@ -149,6 +155,11 @@ class Settings:
     @property
     def store_path(self) -> Path:
         path = Path(self.raw["modelStorePath"] or f".build/{self.stack}/model-store")
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def training_outputs(self) -> Path:
+        path = Path(self.raw["trainingOutputsPath"] or f".build/{self.stack}/training")
         return path if path.is_absolute() else self.root / path
 
     @property
@@ -178,7 +189,35 @@ def _parse_raw(config: dict[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-_MANIFEST_FIELDS = {"name", "version", "handler", "modelFile", "serializedFile", "extraFiles", "requirementsFile", "configFile"}
+_MANIFEST_FIELDS = {"name", "version", "handler", "modelFile", "serializedFile", "extraFiles", "requirementsFile",
+                    "configFile", "training"}
+_TRAINING_FIELDS = {"source", "entrypoint", "requirements", "data", "checkpoint", "params"}
+
+
+def _training(directory: Path, where: str, data: Any) -> TrainingSource:
+    if not isinstance(data, dict) or sorted(set(data) - _TRAINING_FIELDS):
+        extra = sorted(set(data) - _TRAINING_FIELDS) if isinstance(data, dict) else data
+        raise ValidationError(f"{where}: training", extra, "fields " + ", ".join(sorted(_TRAINING_FIELDS)),
+                              "fix the training section")
+    source = (directory / str(data.get("source", "."))).resolve()
+    for field, default in (("entrypoint", "main.py"), ("requirements", "requirements.txt")):
+        if not (source / str(data.get(field, default))).is_file():
+            raise ValidationError(f"{where}: training.{field}", data.get(field, default),
+                                  f"a file in the training source {source.name}/", f"fix training.{field} in {where}")
+    data_dir = directory / str(data.get("data", "data"))
+    if not data_dir.is_dir():
+        raise ValidationError(f"{where}: training.data", data.get("data", "data"), "an existing data directory",
+                              f"create it or fix training.data in {where}")
+    params = []
+    for name, spec in (data.get("params") or {}).items():
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind not in TYPES:
+            raise ValidationError(f"{where}: training.params.{name}", spec, "{type: one of " + ", ".join(TYPES)
+                                  + ", default: ...}", f"declare training.params.{name}.type")
+        params.append(Param(name, kind, spec.get("default")))
+    return TrainingSource(source_dir=source, entrypoint=str(data.get("entrypoint", "main.py")),
+                          requirements=str(data.get("requirements", "requirements.txt")), data_dir=data_dir,
+                          checkpoint=str(data.get("checkpoint", "model.pt")), params=tuple(params))
 
 
 def load_model(root: Path, rel: str) -> ModelSource:
@@ -224,6 +263,7 @@ def load_model(root: Path, rel: str) -> ModelSource:
         extra_files=extra_paths,
         requirements_file=file("requirementsFile"),
         config_file=file("configFile"),
+        training=_training(directory, where, data["training"]) if "training" in data else None,
     )
 
 
@@ -266,16 +306,34 @@ def load_settings(config: dict[str, Any], *, stack: str, root: Path) -> Settings
         raise ValidationError(f("models"), [], "at least one model directory", f"{f('models')}: [models/demo]")
     models = tuple(load_model(root, rel) for rel in raw["models"])
     v.unique(f("models"), [m.name for m in models])
+    training_values = _training_values(raw, models)
     return Settings(
         stack=stack,
         root=root,
         raw=raw,
         models=models,
+        training_values=training_values,
         variant=variant,
         shm_size_mb=v.size_to_mb(f("shmSize"), raw["shmSize"]),
         log_max_size_mb=v.size_to_mb(f("logMaxSize"), raw["logMaxSize"]),
         gpus=_gpus_for(variant, v.gpus(f("gpus"), raw["gpus"])),
     )
+
+
+def _training_values(raw: dict[str, Any], models: tuple[ModelSource, ...]) -> dict[str, dict[str, Any]]:
+    key = _full("trainingParams")
+    trained = {m.name: m for m in models if m.training is not None} if raw["train"] else {}
+    overrides: dict[str, dict[str, str]] = {name: {} for name in trained}
+    for item in raw["trainingParams"]:
+        model, dot, rest = item.partition(".")
+        name, eq, value = rest.partition("=")
+        if not (dot and eq and name):
+            raise ValidationError(key, item, "items like <model>.<param>=<value>", "write e.g. demo.epochs=5")
+        if model not in trained:
+            allowed = ", ".join(sorted(trained)) or f"none (set {_full('train')} true; the model must declare training)"
+            raise ValidationError(key, item, f"parameters of trained models: {allowed}", f"remove {item!r}")
+        overrides[model][name] = value
+    return {name: resolve(m.training.params, overrides[name], key, name) for name, m in trained.items()}
 
 
 def _gpus_for(variant: Variant, gpus: str | None) -> str | None:

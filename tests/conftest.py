@@ -1,6 +1,6 @@
 import pytest
 
-from tests.mocks import evaluate_program, only
+from tests.mocks import evaluate_program, named, only
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,7 @@ def production_image(engine, dev_resources):
     """The dev stack's declared production image, built once per session and removed afterwards."""
     from tests.engine import build_declared_image
 
-    inputs = only(dev_resources, "docker:index/image:Image").inputs
+    inputs = named(dev_resources, "torchserve-image").inputs
     image_id, log = build_declared_image(engine.client, inputs)
     yield {"id": image_id, "inputs": inputs, "log": log}
     engine.client.images.remove(image_id, force=True)

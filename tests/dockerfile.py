@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-# ARGs with a fixed in-file meaning rather than a build input: apt's prompt mode, and the
-# test-only wheelhouse switch (see tests/engine.py).
-INTERNAL = {"DEBIAN_FRONTEND", "WHEELHOUSE_ONLY"}
+# ARGs that are not build inputs of a stack: apt's prompt mode, and the offline-wheelhouse switch
+# that only tests set (see tests/engine.py).
+INTERNAL = {"DEBIAN_FRONTEND", "WHEELHOUSE_ONLY", "PIP_FIND_LINKS"}
 
 
 def stages(path: Path) -> tuple[set[str], dict[str, dict]]:

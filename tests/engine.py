@@ -2,13 +2,17 @@
 prepare a wheelhouse, build the declared image, and realize a declared container through the Docker SDK.
 
 Test overrides are named here and nowhere else:
-- TEST_BUILD_OVERRIDES: the base image (no registry is reachable: a debootstrap image instead) and
-  WHEELHOUSE_ONLY (pip inside a build cannot verify TLS here: wheels are downloaded on the host).
+- TEST_BUILD_OVERRIDES: the base image (no registry is reachable: a debootstrap stand-in for
+  debian:bookworm-slim instead) and the wheelhouse (pip inside a build cannot verify TLS here: wheels
+  are downloaded on the host and served to the build over loopback HTTP: WHEELHOUSE_ONLY + PIP_FIND_LINKS).
 - TEST_MEMLOCK_BYTES: this machine refuses memlock=-1 (hard cap 8 MiB); production keeps -1.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import http.server
 import io
 import json
 import os
@@ -17,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -27,7 +32,7 @@ import docker.types
 from tests.mocks import ROOT
 
 BASE_IMAGE = "torchserve-deploy-test/bookworm-slim:1"
-TEST_BUILD_OVERRIDES = {"BASE_IMAGE": BASE_IMAGE, "WHEELHOUSE_ONLY": "true"}
+TEST_BUILD_OVERRIDES = {"BASE_IMAGE": BASE_IMAGE, "WHEELHOUSE_ONLY": "true"}  # + PIP_FIND_LINKS per build
 TEST_MEMLOCK_BYTES = 8 * 1024 * 1024
 CACHE = ROOT / ".cache"
 
@@ -110,12 +115,13 @@ def _slim(rootfs: Path) -> None:
 
 
 def wheelhouse(build_args: dict[str, str]) -> Path:
-    """The image's pinned Python packages, downloaded on the host (cached by requirement set)."""
-    reqs = [f"torch=={build_args['TORCH_VERSION']}", f"torchserve=={build_args['TORCHSERVE_VERSION']}",
-            f"torch-model-archiver=={build_args['MODEL_ARCHIVER_VERSION']}"]
-    for name in ("requirements-image.txt", "requirements-ci.txt"):
-        reqs += [line for line in (ROOT / "components/docker" / name).read_text().splitlines()
-                 if line and not line.startswith("#")]
+    """The images' pinned Python packages, downloaded on the host (cached by requirement set)."""
+    reqs = [f"torch=={build_args['TORCH_VERSION']}"]
+    if "TORCHSERVE_VERSION" in build_args:
+        reqs += [f"torchserve=={build_args['TORCHSERVE_VERSION']}",
+                 f"torch-model-archiver=={build_args['MODEL_ARCHIVER_VERSION']}"]
+        for name in ("requirements-image.txt", "requirements-ci.txt"):
+            reqs += _requirements(ROOT / "components/docker" / name)
     key = hashlib.sha256("\n".join(reqs).encode()).hexdigest()[:12]
     target = CACHE / f"wheelhouse-{key}"
     if not (target / ".complete").exists():
@@ -126,33 +132,47 @@ def wheelhouse(build_args: dict[str, str]) -> Path:
     return target
 
 
-def build_declared_image(client, image_inputs: dict, *, context: Path | None = None,
-                         nocache: bool = False) -> tuple[str, list[str]]:
-    """Build what a captured `docker:index/image:Image` declares: same Dockerfile, target, platform and
-    build args, except TEST_BUILD_OVERRIDES, with the wheelhouse copied into a temporary context.
-    Returns the image ID and the build log lines."""
+def _requirements(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+
+
+@contextlib.contextmanager
+def serve_directory(directory: Path):
+    """A loopback HTTP server listing `directory` (pip --find-links reads the listing)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def build_declared_image(client, image_inputs: dict, *, nocache: bool = False) -> tuple[str, list[str]]:
+    """Build what a captured `docker:index/image:Image` declares: same context, Dockerfile, target,
+    platform and build args, except TEST_BUILD_OVERRIDES. Returns the image ID and the build log lines."""
     build = image_inputs["build"]
-    source = context or (ROOT / build["context"])
     args = {**build["args"], **TEST_BUILD_OVERRIDES}
     wheels = wheelhouse(args)
-    with tempfile.TemporaryDirectory() as tmp:
-        ctx = Path(tmp) / "context"
-        shutil.copytree(source, ctx)
-        for wheel in wheels.glob("*.whl"):
-            os.link(wheel, ctx / "wheelhouse" / wheel.name) if _same_fs(wheel, ctx) else shutil.copy(wheel, ctx / "wheelhouse")
-        log = []
-        for chunk in client.api.build(path=str(ctx), buildargs=args, target=build["target"], platform=build["platform"],
-                                      tag=image_inputs["imageName"], network_mode="host", rm=True, forcerm=True,
-                                      nocache=nocache, decode=True):
+    user_reqs = ROOT / build["context"] / args.get("REQUIREMENTS", "-")  # a training source's own requirements
+    if user_reqs.is_file() and _requirements(user_reqs):
+        subprocess.run([sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q",
+                        "--only-binary=:all:", "-d", str(wheels), *_requirements(user_reqs)], check=True)
+    options = {"target": build["target"]} if "target" in build else {}
+    if "dockerfile" in build:
+        options["dockerfile"] = str(ROOT / build["dockerfile"])
+    log: list[str] = []
+    with serve_directory(wheels) as url:
+        for chunk in client.api.build(path=str(ROOT / build["context"]), buildargs={**args, "PIP_FIND_LINKS": url},
+                                      platform=build["platform"], tag=image_inputs["imageName"], network_mode="host",
+                                      rm=True, forcerm=True, nocache=nocache, decode=True, **options):
             if "error" in chunk:
                 raise AssertionError("image build failed: " + chunk["error"] + "\n" + "".join(log[-40:]))
             log.append(chunk.get("stream", ""))
     image = client.images.get(image_inputs["imageName"])
     return image.id, "".join(log).splitlines()
-
-
-def _same_fs(a: Path, b: Path) -> bool:
-    return os.stat(a).st_dev == os.stat(b).st_dev
 
 
 def _ns(duration: str) -> int:
@@ -243,3 +263,10 @@ def exec_json(container, *cmd):
     code, out = container.exec_run(list(cmd))
     assert code == 0, out.decode(errors="replace")
     return json.loads(out)
+
+
+def with_test_memlock(run_script: str) -> str:
+    """The declared `docker run` script with memlock lowered to TEST_MEMLOCK_BYTES (the named override)."""
+    declared = "--ulimit memlock=-1:-1"
+    assert declared in run_script, "the declared run no longer sets memlock=-1: update this override"
+    return run_script.replace(declared, f"--ulimit memlock={TEST_MEMLOCK_BYTES}:{TEST_MEMLOCK_BYTES}")

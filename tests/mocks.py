@@ -113,3 +113,9 @@ def only(resources: list[Registered], typ: str) -> Registered:
     found = [r for r in resources if r.typ == typ]
     assert len(found) == 1, f"expected one {typ}, found {[r.name for r in found]}"
     return found[0]
+
+
+def named(resources: list[Registered], name: str) -> Registered:
+    found = [r for r in resources if r.name == name]
+    assert len(found) == 1, f"expected one resource named {name}, found {[r.typ for r in found]}"
+    return found[0]

@@ -1,17 +1,21 @@
-"""The dev stack realized on a real Docker engine from its inputs as captured under mocks.
+"""The dev stack realized on a real Docker engine from its inputs as captured under mocks:
+train → archive → serve.
 
-Builds the declared image (test overrides: base image, wheelhouse), runs the declared archive
-command, creates the declared container through the Docker SDK (test override: memlock), then
-checks what only a real engine can show.
+Builds the declared serving and training images (test overrides: base image, wheelhouse), runs the
+declared training command (the mock's image ID replaced by the real one), finds the checkpoint in the
+outputs, runs the declared archive command, creates the declared container through the Docker SDK
+(test override: memlock), then checks what only a real engine can show.
 """
+import re
+import shutil
 import subprocess
 
 import pytest
 import requests
 
-from tests.engine import exec_json, realize_container, wait_healthy
+from tests.engine import build_declared_image, exec_json, realize_container, wait_healthy, with_test_memlock
 from tests.expected import SAMPLE, assert_demo_answer
-from tests.mocks import ROOT, only
+from tests.mocks import ROOT, named, only
 
 pytestmark = pytest.mark.docker
 KEY_FILE = "/home/model-server/key_file.json"
@@ -22,7 +26,27 @@ def declared(resources, name):
 
 
 @pytest.fixture(scope="module")
-def served(engine, dev_resources, production_image):
+def trained(engine, dev_resources):
+    """The declared training image built, and the declared training run executed with it."""
+    client = engine.client
+    image_inputs = named(dev_resources, "train-demo-image").inputs
+    image_id, _ = build_declared_image(client, image_inputs)
+    run = declared(dev_resources, "train-demo-run")["create"]
+    mock_image = re.search(r"sha256:[0-9a-f]{64}", run).group(0)
+    outputs = ROOT / ".build/dev/training/demo"
+    shutil.rmtree(outputs, ignore_errors=True)
+    subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-store-dir")["create"]], cwd=ROOT, check=True)
+    result = subprocess.run(["/bin/sh", "-c", with_test_memlock(run.replace(mock_image, image_id))], cwd=ROOT,
+                            capture_output=True, text=True)
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield {"checkpoint": outputs / "model.pt", "stdout": result.stdout, "image_id": image_id}
+    finally:
+        client.images.remove(image_id, force=True)
+
+
+@pytest.fixture(scope="module")
+def served(engine, dev_resources, production_image, trained):
     client = engine.client
     inputs = only(dev_resources, "docker:index/container:Container").inputs
     existing = client.containers.list(all=True, filters={"name": f"^{inputs['name']}$"})
@@ -30,16 +54,41 @@ def served(engine, dev_resources, production_image):
     image_id = production_image["id"]
     store = ROOT / ".build/dev/model-store"
     mar_existed = (store / "demo.mar").exists()
-    for step in ("model-store-dir", "model-demo-archive"):
-        subprocess.run(["/bin/sh", "-c", declared(dev_resources, step)["create"]], cwd=ROOT, check=True)
+    subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-demo-archive")["create"]], cwd=ROOT, check=True)
     container = realize_container(client, inputs, image_id)
     try:
         wait_healthy(container)
-        yield {"container": container, "inputs": inputs, "image_id": image_id}
+        yield {"container": container, "inputs": inputs, "image_id": image_id, "weights": trained["checkpoint"]}
     finally:
         container.remove(force=True)
         if not mar_existed:
             (store / "demo.mar").unlink(missing_ok=True)
+
+
+def test_training_run_wrote_checkpoint_and_logs(trained):
+    assert trained["checkpoint"].is_file()
+    assert "val_accuracy" in trained["stdout"]  # the run prints the last lines of its log
+    logs = (trained["checkpoint"].parent / "logs" / "metrics.jsonl").read_text().splitlines()
+    assert len(logs) >= 5 and '"val_accuracy"' in logs[-1]
+    import torch
+
+    trained_weights = torch.load(trained["checkpoint"], weights_only=True)
+    shipped = torch.load(ROOT / "models/demo/model.pt", weights_only=True)
+    assert not torch.equal(trained_weights["out.weight"], shipped["out.weight"])  # it really trained
+
+
+def test_failed_training_fails_with_the_last_log_lines(engine, dev_resources, trained):
+    """A trainer that exits non-zero fails the step, with its log's tail on stderr."""
+    client = engine.client
+    image_id, _ = build_declared_image(client, named(dev_resources, "train-demo-image").inputs)
+    run = declared(dev_resources, "train-demo-run")["create"]
+    mock_image = re.search(r"sha256:[0-9a-f]{64}", run).group(0)
+    broken = with_test_memlock(run.replace(mock_image, image_id)).replace(
+        "--train_data /data/train.csv", "--train_data /data/missing.csv")
+    result = subprocess.run(["/bin/sh", "-c", broken], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "training train-dev-demo failed (exit code" in result.stderr and "missing.csv" in result.stderr
+    assert not client.containers.list(all=True, filters={"name": "^train-dev-demo$"})
 
 
 def test_prediction_through_published_port(served):
@@ -49,7 +98,7 @@ def test_prediction_through_published_port(served):
     assert requests.post(url, json=SAMPLE, timeout=10).status_code == 400  # no token
     r = requests.post(url, json=SAMPLE, headers={"Authorization": f"Bearer {keys['inference']['key']}"}, timeout=30)
     assert r.status_code == 200, r.text
-    assert_demo_answer(r.json())
+    assert_demo_answer(r.json(), weights=served["weights"])  # the trained checkpoint, not the shipped one
 
 
 def test_shm_is_1_gib(served):

@@ -3,7 +3,7 @@ its smoke test (at build time, and again as the image's command)."""
 import pytest
 
 from tests.engine import build_declared_image
-from tests.mocks import evaluate_program, only
+from tests.mocks import evaluate_program, named, only
 
 pytestmark = pytest.mark.docker
 
@@ -29,7 +29,7 @@ def test_production_image_runs_as_non_root_without_jdk(engine, production_image)
 
 def test_codebuild_image_passes_its_smoke_test(engine, production_image):
     client = engine.client
-    inputs = only(evaluate_program("dev", {"buildType": "codebuild"}), "docker:index/image:Image").inputs
+    inputs = named(evaluate_program("dev", {"buildType": "codebuild"}), "torchserve-image").inputs
     assert inputs["build"]["target"] == "codebuild"
     image_id, log = build_declared_image(client, inputs)  # the smoke test runs inside this build
     try:

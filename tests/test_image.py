@@ -4,7 +4,7 @@ import pytest
 from components import TorchServeImage, TorchServeImageArgs, ValidationError
 from components.registry import EcrPush, ecr_repository_url, registry_server
 from infra.stack_settings import load_settings
-from tests.mocks import ROOT, evaluate_program, is_secret, only, run_under_mocks, unsecret
+from tests.mocks import ROOT, evaluate_program, is_secret, named, only, run_under_mocks, unsecret
 
 P = "torchserve-deploy:"
 URL = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/torchserve"
@@ -77,12 +77,12 @@ def test_bad_image_settings_name_their_key(config, key):
 
 def test_codebuild_stack_builds_only_the_ci_image():
     resources = evaluate_program("dev", {"buildType": "codebuild"})
-    assert only(resources, "docker:index/image:Image").inputs["build"]["target"] == "codebuild"
+    assert named(resources, "torchserve-image").inputs["build"]["target"] == "codebuild"
     assert not [r for r in resources if r.typ in ("docker:index/container:Container", "command:local:Command")]
 
 
 def test_dev_build_type_serves_from_the_dev_image():
     resources = evaluate_program("dev", {"buildType": "dev", "devSourceRef": "master"})
-    image = only(resources, "docker:index/image:Image").inputs
+    image = named(resources, "torchserve-image").inputs
     assert image["build"]["target"] == "dev" and image["build"]["args"]["TS_REF"] == "master"
     only(resources, "docker:index/container:Container")

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from tests.mocks import committed_stacks, evaluate_program, only
+from tests.mocks import committed_stacks, evaluate_program, named, only
 
 STACKS = committed_stacks()
 
@@ -30,7 +30,7 @@ def test_dev_container_shm_ulimits_and_loopback_ports(dev_resources):
     binds = {p["internal"]: (p["ip"], p["external"]) for p in c["ports"]}
     for port in (8081, 8082, 7071):
         assert binds[port] == ("127.0.0.1", port)
-    image = only(dev_resources, "docker:index/image:Image")
+    image = named(dev_resources, "torchserve-image")
     assert c["image"] == "sha256:" + c["image"].split(":")[1]  # the image's ID, not a mutable tag
     assert image.inputs["imageName"].startswith("torchserve-deploy:0.12.0-cpu-")
 

@@ -7,7 +7,7 @@ from components import TorchServeImage, TorchServeImageArgs, ValidationError
 from components.variants import CUDA_VARIANTS, RETIRED_CUDA, resolve_variant
 from infra.stack_settings import load_settings
 from tests.dockerfile import stages, target_args
-from tests.mocks import ROOT, evaluate_program, only, run_under_mocks
+from tests.mocks import ROOT, evaluate_program, named, only, run_under_mocks
 
 P = "torchserve-deploy:"
 REQUIRED = ("cu118", "cu121", "cu124", "cu126", "cu128")
@@ -111,17 +111,17 @@ def test_production_final_stage_has_no_jdk_or_compilers():
 def test_cuda_stack_with_gpus_renders_device_list():
     resources = evaluate_program("dev", {"accelerator": "cuda", "cudaVersion": "cu124", "gpus": "1,2"})
     assert only(resources, "docker:index/container:Container").inputs["gpus"] == "device=1,2"
-    assert only(resources, "docker:index/image:Image").inputs["build"]["args"]["BASE_IMAGE"] == \
+    assert named(resources, "torchserve-image").inputs["build"]["args"]["BASE_IMAGE"] == \
         "nvidia/cuda:12.4.1-base-ubuntu22.04"
 
 
 def test_same_inputs_same_tag_twice():
-    first = only(evaluate_program("dev"), "docker:index/image:Image").inputs
-    second = only(evaluate_program("dev"), "docker:index/image:Image").inputs
+    first = named(evaluate_program("dev"), "torchserve-image").inputs
+    second = named(evaluate_program("dev"), "torchserve-image").inputs
     assert first == second
 
 
 def test_arm64_cpu_image_renders_its_platform():
     resources = evaluate_program("dev", {"platform": "linux/arm64"})
-    build = only(resources, "docker:index/image:Image").inputs["build"]
+    build = named(resources, "torchserve-image").inputs["build"]
     assert build["platform"] == "linux/arm64" and build["args"]["TORCH_INDEX_URL"].endswith("/cpu")

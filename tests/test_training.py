@@ -1,0 +1,118 @@
+"""Training: parameter rendering (pure), validation, components under mocks, and the train → archive
+→ serve chain in the dev stack."""
+import pytest
+
+from components import ValidationError
+from components.docker_cli import render_docker_run
+from components.training import TrainingImage, TrainingImageArgs, TrainingRun, TrainingRunArgs, build_training_spec
+from components.training_params import Param, render_args, resolve
+from infra.stack_settings import load_settings
+from tests.mocks import ROOT, evaluate_program, named, only, run_under_mocks
+
+P = "torchserve-deploy:"
+SCHEMA = (Param("epochs", "int", 3), Param("lr", "float", 0.05), Param("pretrained", "bool", False),
+          Param("layers", "list[int]", []), Param("train_data", "str", "/data/train.csv"))
+
+
+def test_arguments_follow_argparse_conventions_in_a_stable_order():
+    values = resolve(SCHEMA, {"pretrained": "true", "layers": "64,32", "lr": "0.1"}, "k", "m")
+    assert render_args(values) == ["--epochs", "3", "--layers", "64", "32", "--lr", "0.1", "--pretrained",
+                                   "--train_data", "/data/train.csv"]
+    assert render_args(resolve(SCHEMA, {"lr": "0.1", "layers": "64,32", "pretrained": "true"}, "k", "m")) == \
+        render_args(values)  # order of the settings does not matter
+    assert "--pretrained" not in render_args(resolve(SCHEMA, {"pretrained": "false"}, "k", "m"))
+    assert "--layers" not in render_args(resolve(SCHEMA, {}, "k", "m"))  # empty list: omitted
+
+
+@pytest.mark.parametrize("item,message", [
+    ("demo.epochs=five", "torchserve-deploy:trainingParams: 'demo.epochs=five' is not valid. Allowed: a value of type int for "
+     "demo.epochs. Fix: write demo.epochs=<int>"),
+    ("demo.momentum=0.9", "torchserve-deploy:trainingParams: 'demo.momentum=0.9' is not valid. Allowed: parameters "
+     "the trainer of demo declares: bs, epochs, log_frequency, lr, num_worker, pretrained, train_data, val_data. "
+     "Fix: remove demo.momentum or declare it in the model's training params"),
+    ("demo.pretrained=yes", None),
+    ("epochs=5", None),
+    ("other.epochs=5", None),
+])
+def test_bad_training_params_are_refused(item, message):
+    with pytest.raises(ValidationError) as err:
+        load_settings({P + "train": True, P + "trainingParams": [item]}, stack="dev", root=ROOT)
+    assert err.value.key == P + "trainingParams"
+    if message:
+        assert str(err.value) == message
+
+
+def test_training_params_need_train_on():
+    with pytest.raises(ValidationError) as err:
+        load_settings({P + "trainingParams": ["demo.epochs=5"]}, stack="dev", root=ROOT)
+    assert "set torchserve-deploy:train true" in str(err.value)
+
+
+def test_missing_data_path_is_refused(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "models/demo", tmp_path / "demo")
+    shutil.rmtree(tmp_path / "demo/data")
+    with pytest.raises(ValidationError) as err:
+        load_settings({P + "models": ["demo"]}, stack="dev", root=tmp_path)
+    assert err.value.key == "demo/torchserve-model.yaml: training.data"
+
+
+def run_args(**kw):
+    base = dict(container_name="train-x", image="sha256:img", image_ref="train:tag", arguments=("--epochs", "3"),
+                data_dir=ROOT / "models/demo/data", outputs_dir=ROOT / ".build/t/out")
+    return TrainingRunArgs(**{**base, **kw})
+
+
+def test_training_spec_like_the_server():
+    spec = build_training_spec(run_args(gpus="0"))
+    assert spec.shm_size_mb == 1024 and [(u.name, u.soft) for u in spec.ulimits] == [("memlock", -1), ("stack", 67108864)]
+    assert [(m.target, m.read_only) for m in spec.mounts] == [("/data", True), ("/outputs", False)]
+    argv = render_docker_run(spec, "sha256:img")
+    assert argv[argv.index("--gpus") + 1] == "device=0" and argv[-3:] == ["sha256:img", "--epochs", "3"]
+    assert "type=bind,source=" + str(ROOT / "models/demo/data") + ",target=/data,readonly" in argv
+
+
+def test_run_identity_changes_with_image_params_or_data_only():
+    base = run_args().run_digest
+    assert run_args(image="sha256:other").run_digest == base  # the ID is how it runs, not what it is
+    assert run_args(image_ref="train:new").run_digest != base
+    assert run_args(arguments=("--epochs", "4")).run_digest != base
+    assert run_args(data_ref="models/other/data").run_digest != base
+
+
+def test_training_components_under_mocks():
+    def build():
+        img = TrainingImage("t", TrainingImageArgs(source_dir=ROOT / "models/demo", entrypoint="train.py",
+                                                  requirements="requirements-train.txt", project_root=ROOT))
+        return TrainingRun("t", run_args(image=img.image_id))
+
+    mocks = run_under_mocks(build)
+    image = only(mocks.resources, "docker:index/image:Image")
+    assert image.name == "t-image" and image.inputs["build"]["context"] == "models/demo"
+    assert image.inputs["build"]["dockerfile"] == "components/training/Dockerfile"
+    assert image.inputs["build"]["args"]["ENTRYPOINT"] == "train.py"
+    run = only(mocks.resources, "command:local:Command")
+    assert run.name == "t-run" and run.inputs["triggers"] == [run_args().run_digest]
+    assert "docker run --name train-x --detach --user 1000:1000" in run.inputs["create"]
+    assert 'exit "$rc"' in run.inputs["create"]
+
+
+def test_dev_stack_trains_then_archives_the_checkpoint(dev_resources):
+    run = named(dev_resources, "train-demo-run").inputs
+    archive = named(dev_resources, "model-demo-archive").inputs
+    assert "--epochs 5" in run["create"] and "--lr 0.1" in run["create"]
+    assert "--serialized-file .build/dev/training/demo/model.pt" in archive["create"]
+    assert "models/demo/model.pt" not in archive["create"]
+
+
+def test_archive_follows_the_training_run():
+    plain = named(evaluate_program("dev"), "model-demo-archive").inputs["triggers"]
+    more = named(evaluate_program("dev", {"trainingParams": ["demo.epochs=6"]}), "model-demo-archive").inputs["triggers"]
+    assert plain != more
+
+
+def test_without_training_the_shipped_weights_are_archived():
+    resources = evaluate_program("dev", {"train": False, "trainingParams": []})
+    assert not [r for r in resources if r.typ.startswith("torchserve:training")]
+    assert "--serialized-file models/demo/model.pt" in named(resources, "model-demo-archive").inputs["create"]
