@@ -78,6 +78,9 @@ class ModelArchiveArgs:
     """A checkpoint a TrainingRun writes during `pulumi up`: archived instead of source.serialized_file."""
     trained_by: str | None = None
     """That run's digest: the archive is rebuilt whenever the run is."""
+    upload_uri: pulumi.Input[str] | None = None
+    """s3://bucket/prefix/ to upload the archive to after building it (remote hosts sync from there)."""
+    upload_command: tuple[str, ...] = (".venv/bin/python", "-m", "infra.upload")
 
     def __post_init__(self) -> None:
         v.model_name("ModelArchiveArgs.source.name", self.source.name)
@@ -169,7 +172,13 @@ class ModelArchive(pulumi.ComponentResource):
         mar = f"{args.source.name}.mar"
         digest = content_hash(args.source, args.trained_by)
         export = _display(args.export_dir, args.project_root)
-        create = f"mkdir -p {shlex.quote(export)} && " + shlex.join(archive_command(args))
+        build = f"mkdir -p {shlex.quote(export)} && " + shlex.join(archive_command(args))
+        create: pulumi.Input[str] = build
+        if args.upload_uri is not None:
+            # Archive and upload are one step: an unchanged archive is neither rebuilt nor re-sent.
+            built = f"{export}/{mar}"
+            create = pulumi.Output.from_input(args.upload_uri).apply(
+                lambda uri: f"{build} && " + shlex.join([*args.upload_command, built, f"{uri}{mar}"]))
         self.archive = command.local.Command(
             f"{name}-archive",
             create=create,

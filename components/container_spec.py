@@ -7,7 +7,8 @@ never hand-kept copies.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 from typing import Literal
 
 LOOPBACK = "127.0.0.1"
@@ -95,3 +96,15 @@ class ContainerSpec:
     restart: str = "unless-stopped"
     log: LogConfig = field(default_factory=LogConfig)
     labels: tuple[tuple[str, str], ...] = ()
+
+
+def files_as_mounts(spec: ContainerSpec, host_dir: str) -> tuple[ContainerSpec, dict[str, str]]:
+    """For runtimes that cannot place files into a container (compose, `docker run` under systemd):
+    the spec with each file bind-mounted read-only from `host_dir/<container name>/<file name>`, plus
+    {host path: content} to write there first."""
+    files, mounts = {}, list(spec.mounts)
+    for f in spec.files:
+        source = f"{host_dir}/{spec.name}/{PurePosixPath(f.path).name}"
+        files[source] = f.content
+        mounts.append(Mount(f.path, source, "bind", read_only=True))
+    return replace(spec, files=(), mounts=tuple(mounts)), files

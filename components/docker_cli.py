@@ -5,13 +5,18 @@ from components.container_spec import ContainerSpec
 from components.docker_render import docker_gpus
 
 
-def render_docker_run(spec: ContainerSpec, image: str | None = None, *, detach: bool = False) -> list[str]:
-    """`docker run` flags for every field `docker run` can express (files need `docker cp`: refused)."""
+def render_docker_run(spec: ContainerSpec, image: str | None = None, *, detach: bool = False,
+                      supervised: bool = False, docker: str = "docker") -> list[str]:
+    """`docker run` flags for every field `docker run` can express (files need mounts: see
+    container_spec.files_as_mounts). `supervised`: a service manager (systemd) restarts the
+    container, so Docker's restart policy is left out and the container is removed when it stops."""
     if spec.files:
-        raise ValueError(f"{spec.name}: files cannot be placed by `docker run`; use the Pulumi or compose rendering")
-    argv = ["docker", "run", "--name", spec.name]
+        raise ValueError(f"{spec.name}: files cannot be placed by `docker run`; use files_as_mounts first")
+    argv = [docker, "run", "--name", spec.name]
     if detach:
         argv.append("--detach")
+    if supervised:
+        argv.append("--rm")
     if spec.user:
         argv += ["--user", spec.user]
     if spec.working_dir:
@@ -30,7 +35,7 @@ def render_docker_run(spec: ContainerSpec, image: str | None = None, *, detach: 
         argv += ["--env", f"{key}={value}"]
     for key, value in spec.labels:
         argv += ["--label", f"{key}={value}"]
-    if spec.restart != "no":
+    if spec.restart != "no" and not supervised:
         argv += ["--restart", spec.restart]
     argv += ["--log-driver", spec.log.driver]
     for key, value in spec.log.options:

@@ -120,6 +120,7 @@ class TorchServeImage(pulumi.ComponentResource):
         self.tag = content_tag(args)
         self.ref = f"{args.repository}:{self.tag}"
         target = EcrTarget(name, args.repository, args.push, self) if args.push is not None else None
+        self.registry = target  # None for a local-only image
         image_name = target.url.apply(lambda u: f"{u}:{self.tag}") if target else self.ref
         self.image = docker.Image(
             f"{name}-image",

@@ -32,6 +32,14 @@ def ecr_repository_url(key: str, ref: str) -> str:
     )
 
 
+def ecr_repository_arn(url: str) -> str:
+    """`<account>.dkr.ecr.<region>.amazonaws.com/<name>` → the repository's ARN (for IAM policies)."""
+    m = _URL.match(url)
+    assert m, url
+    account, region, name = m.groups()
+    return f"arn:aws:ecr:{region}:{account}:repository/{name}"
+
+
 def registry_server(url: str) -> str:
     """Docker's registry address is the host part alone (pulumi-docker wants no repository path)."""
     return url.split("/", 1)[0]
@@ -63,14 +71,17 @@ class EcrTarget:
                 opts=pulumi.ResourceOptions(parent=parent),
             )
             self.url: pulumi.Output[str] = self.repository.repository_url
+            self.arn: pulumi.Output[str] = self.repository.arn
         else:
             self.repository = None
             self.url = pulumi.Output.from_input(push.repository_url)
+            self.arn = pulumi.Output.from_input(ecr_repository_arn(push.repository_url))
         registry_id = self.url.apply(lambda u: u.split(".", 1)[0])
         token = aws.ecr.get_authorization_token_output(registry_id=registry_id,
                                                       opts=pulumi.InvokeOutputOptions(parent=parent))
+        self.server = self.url.apply(registry_server)
         self.credentials = docker.RegistryArgs(
-            server=self.url.apply(registry_server),
+            server=self.server,
             username=token.user_name,
             password=pulumi.Output.secret(token.password),
         )

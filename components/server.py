@@ -67,6 +67,8 @@ class TorchServeServerArgs:
     restart: str = "unless-stopped"
     log_max_size_mb: int = 10
     log_max_files: int = 3
+    log: LogConfig | None = None
+    """Another log driver (e.g. awslogs to CloudWatch on EC2); None rotates json-file logs locally."""
     labels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
@@ -120,7 +122,8 @@ def build_server_spec(args: TorchServeServerArgs) -> ContainerSpec:
         user=CONTAINER_USER,
         healthcheck=Healthcheck(test=(HEALTHCHECK_BIN, *(m.name for m in args.models))),
         restart=args.restart,
-        log=LogConfig(options=(("max-file", str(args.log_max_files)), ("max-size", f"{args.log_max_size_mb}m"))),
+        log=args.log or LogConfig(options=(("max-file", str(args.log_max_files)),
+                                           ("max-size", f"{args.log_max_size_mb}m"))),
         labels=args.labels,
     )
 

@@ -126,3 +126,11 @@ def python_version(key: str, value: object) -> str:
     if not isinstance(value, str) or not _PYTHON.match(value):
         raise ValidationError(key, value, "a Python version like 3.11", f"set {key} to 3.11, or leave it empty")
     return value
+
+
+def cidr(key: str, value: object) -> str:
+    try:
+        return str(ipaddress.ip_network(value if isinstance(value, str) else "", strict=True))
+    except ValueError:
+        raise ValidationError(key, value, "a CIDR such as 203.0.113.0/24 (host bits zero)",
+                              f"fix {key}, e.g. 10.0.0.0/16") from None

@@ -11,6 +11,7 @@ from components import ModelArchive, ModelStore, TorchServeImage, TorchServeServ
 from components.training import TrainingImage, TrainingRun, TrainingRunArgs
 from infra.program import (ROOT, archive_args, image_args, server_args, store_args, trained, training_image_args,
                            training_run_args)
+from infra.ec2 import deploy_ec2
 from infra.stack_settings import Settings, load_settings
 
 
@@ -51,7 +52,18 @@ image = TorchServeImage("torchserve", image_args(settings))
 pulumi.export("imageRef", image.image_ref)
 # buildType codebuild makes a CI image (e.g. an AWS CodeBuild custom image): built, smoke-tested while
 # it builds, pushed if asked; it serves nothing, so no store, archive or server.
-if settings["buildType"] != "codebuild":
+if settings["buildType"] != "codebuild" and settings["host"] == "ec2":
+    region = str(stack_config()["aws:region"])
+    host = deploy_ec2(settings, image, region)
+    port = settings["inferencePort"]
+    pulumi.export("instanceId", host.instance_id)
+    pulumi.export("inferenceUrl", host.public_ip.apply(lambda ip: f"http://{ip}:{port}"))
+    pulumi.export("sessionCommand", host.instance_id.apply(lambda i: f"aws ssm start-session --target {i}"))
+    pulumi.export("tokenCommand", host.instance_id.apply(
+        lambda i: f"aws ssm start-session --target {i}  # then: sudo docker exec {settings.container_name} "
+                  "cat /home/model-server/key_file.json"))
+    pulumi.export("modelNames", [m.name for m in settings.models])
+elif settings["buildType"] != "codebuild":
     server = deploy(settings, image)
     pulumi.export("inferenceUrl", server.inference_url)
     pulumi.export("managementUrl", server.management_url)

@@ -8,6 +8,7 @@ import pulumi
 
 from components import ModelArchiveArgs, ModelStoreArgs, TorchServeImageArgs, TorchServeServerArgs
 from components.archive import ModelSource, content_hash
+from components.container_spec import LogConfig
 from components.registry import EcrPush
 from components.server_config import ModelServing, ServerPorts
 from components.training import TrainingImageArgs, TrainingRunArgs, training_tag
@@ -42,7 +43,8 @@ def image_args(s: Settings) -> TorchServeImageArgs:
         dev_source_repo=s["devSourceRepo"],
         dev_source_ref=s["devSourceRef"],
         tags=tuple(s["imageTags"]),
-        push=EcrPush(s["ecrRepository"] or None) if s["imagePush"] else None,
+        # An ec2 host pulls from ECR, so its image is always pushed.
+        push=EcrPush(s["ecrRepository"] or None) if s["imagePush"] or s["host"] == "ec2" else None,
         project_root=ROOT,
     )
 
@@ -88,22 +90,25 @@ def training_run_args(s: Settings, m: ModelSource, image: pulumi.Input[str]) -> 
 
 
 def archive_args(s: Settings, m: ModelSource, run: TrainingRunArgs | None,
-                 helper_image: pulumi.Input[str] | None) -> ModelArchiveArgs:
+                 helper_image: pulumi.Input[str] | None, upload_uri: pulumi.Input[str] | None = None) -> ModelArchiveArgs:
+    """Where the archive goes: into the host-dir store, or staged for a volume store or an upload."""
     on_volume = s["modelStore"] == "volume"
+    staged = s["modelStore"] in ("volume", "ebs")
     return ModelArchiveArgs(
         source=m,
-        export_dir=ROOT / ".build" / s.stack / "archives" if on_volume else s.store_path,
+        export_dir=ROOT / ".build" / s.stack / "archives" if staged else s.store_path,
         project_root=ROOT,
         archiver=ARCHIVER,
         volume_name=s.store_volume if on_volume else None,
         helper_image=helper_image if on_volume else None,
         trained_checkpoint=run.outputs_dir / run.checkpoint if run else None,
         trained_by=run.run_digest if run else None,
+        upload_uri=upload_uri,
     )
 
 
 def server_args(s: Settings, image: pulumi.Input[str], image_ref: str,
-                archives: list[ModelArchiveArgs], store_mount) -> TorchServeServerArgs:
+                archives: list[ModelArchiveArgs], store_mount, log: LogConfig | None = None) -> TorchServeServerArgs:
     workers = s["workersPerModel"]
     serving = tuple(
         ModelServing(name=m.name, version=m.version, min_workers=workers, max_workers=workers,
@@ -135,4 +140,5 @@ def server_args(s: Settings, image: pulumi.Input[str], image_ref: str,
         log_max_size_mb=s.log_max_size_mb,
         log_max_files=s["logMaxFiles"],
         labels=labels(s) + (("torchserve-deploy.models", digests),),
+        log=log,
     )

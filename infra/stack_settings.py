@@ -21,6 +21,7 @@ from components.training_params import TYPES, Param, resolve
 from components.errors import ValidationError
 from components.registry import ecr_repository_url
 from components.variants import BUILD_TYPES, Variant, resolve_variant
+from infra.ec2_settings import check_ec2
 
 PROJECT = "torchserve-deploy"
 MANIFEST = "torchserve-model.yaml"
@@ -35,7 +36,7 @@ class Key:
 
 
 KEYS: tuple[Key, ...] = (
-    Key("host", "string", "local", "Where the server runs: local (the Docker host pulumi talks to)."),
+    Key("host", "string", "local", "Where the server runs: local (the Docker host pulumi talks to) or ec2 (a GPU instance the stack creates)."),
     Key("models", "array", ["models/demo"], "Model directories (relative to the repo root), each with a torchserve-model.yaml."),
     Key("imageRepository", "string", "torchserve-deploy", "Repository name of the TorchServe image (local, or the ECR repository created)."),
     Key("buildType", "string", "production", "Image build type: production (serves), dev (TorchServe from source, serves) or codebuild (CI image only, no server)."),
@@ -55,7 +56,7 @@ KEYS: tuple[Key, ...] = (
     Key("ecrRepository", "string", "", "ECR repository URL or ARN to push to; empty with imagePush creates one."),
     Key("devSourceRepo", "string", "https://github.com/pytorch/serve.git", "Git repository TorchServe is built from (buildType dev)."),
     Key("devSourceRef", "string", "v0.12.0", "Branch, tag or commit of devSourceRepo (buildType dev)."),
-    Key("modelStore", "string", "hostDir", "Model store kind: hostDir or volume."),
+    Key("modelStore", "string", "hostDir", "Model store kind: hostDir or volume (local host), ebs (ec2 host)."),
     Key("modelStorePath", "string", "", "hostDir store path; empty means .build/<stack>/model-store in the repo."),
     Key("modelStoreVolume", "string", "", "volume store name; empty means torchserve-<stack>-models."),
     Key("protectModelStore", "boolean", False, "Protect the model-store volume from pulumi destroy."),
@@ -81,7 +82,24 @@ KEYS: tuple[Key, ...] = (
     Key("responseTimeoutS", "integer", 120, "Seconds a worker may take for one batch."),
     Key("tokenAuth", "boolean", True, "TorchServe token authorization (turning it off prints a warning)."),
     Key("tokenExpirationMin", "integer", 60, "Minutes an inference/management key lives."),
-    Key("restartPolicy", "string", "unless-stopped", "Container restart policy."),
+    Key("restartPolicy", "string", "unless-stopped", "Container restart policy (local host; systemd restarts it on ec2)."),
+    Key("instanceType", "string", "g4dn.xlarge", "ec2: GPU instance type (families g4dn, g5, g6, gr6, g6e, p4d, p4de, p5, p5e, p5en, p3)."),
+    Key("amiRoute", "string", "dlami", "ec2: dlami (Deep Learning Base OSS Nvidia Driver AMI) or ubuntu (plain Ubuntu + driver install)."),
+    Key("amiId", "string", "", "ec2: pinned AMI ID; empty resolves the route's SSM parameter once and ignores later moves."),
+    Key("ubuntuVersion", "string", "24.04", "ec2: Ubuntu release of the AMI (22.04 or 24.04)."),
+    Key("nvidiaDriverBranch", "string", "580", "ec2, ubuntu route: NVIDIA server driver branch."),
+    Key("subnetId", "string", "", "ec2: subnet for the instance; empty means the default VPC's default subnet."),
+    Key("rootVolumeGb", "integer", 100, "ec2: encrypted gp3 root volume size (the DLAMI needs at least 75)."),
+    Key("modelStoreGb", "integer", 50, "ec2: size of the encrypted gp3 EBS model store."),
+    Key("modelStoreIops", "integer", 3000, "ec2: model store IOPS (3000 to 16000)."),
+    Key("modelStoreThroughputMbs", "integer", 125, "ec2: model store throughput in MiB/s (125 to 1000)."),
+    Key("inferenceCidrs", "array", [], "ec2: CIDRs allowed to reach 8080."),
+    Key("inferenceSecurityGroupId", "string", "", "ec2: a load balancer's security group allowed to reach 8080."),
+    Key("metricsCidr", "string", "", "ec2: the monitoring CIDR allowed to reach 8082; empty keeps metrics on loopback."),
+    Key("sshCidrs", "array", [], "ec2: admin CIDRs allowed on port 22 (default none: use Session Manager)."),
+    Key("protectData", "boolean", False, "ec2: protect and keep the EBS model store and model bucket (prod)."),
+    Key("logRetentionDays", "integer", 30, "ec2: CloudWatch retention of the container logs."),
+    Key("kmsKeyId", "string", "", "ec2: KMS key for the volumes and bucket; empty uses AWS-managed encryption."),
     Key("logMaxSize", "string", "10m", "Container log file size before rotation."),
     Key("logMaxFiles", "integer", 3, "Rotated container log files kept."),
 )
@@ -271,7 +289,7 @@ def load_settings(config: dict[str, Any], *, stack: str, root: Path) -> Settings
     """Parse and validate everything; raises ValidationError on the first bad key."""
     raw = _parse_raw(config)
     f = _full
-    v.one_of(f("host"), raw["host"], ("local",))
+    v.one_of(f("host"), raw["host"], ("local", "ec2"))
     v.one_of(f("buildType"), raw["buildType"], BUILD_TYPES)
     v.pinned_requirements(f("extraPipPackages"), raw["extraPipPackages"])
     v.apt_packages(f("extraAptPackages"), raw["extraAptPackages"])
@@ -286,7 +304,7 @@ def load_settings(config: dict[str, Any], *, stack: str, root: Path) -> Settings
     variant = resolve_variant(accelerator=raw["accelerator"], cuda_version=raw["cudaVersion"] or None,
                               torch_version=raw["torchVersion"] or None, platform=raw["platform"],
                               key_prefix=PROJECT + ":")
-    v.one_of(f("modelStore"), raw["modelStore"], ("hostDir", "volume"))
+    v.one_of(f("modelStore"), raw["modelStore"], ("ebs",) if raw["host"] == "ec2" else ("hostDir", "volume"))
     v.one_of(f("restartPolicy"), raw["restartPolicy"], v.RESTART_POLICIES)
     ports = {name: v.port(f(name), raw[name]) for name in
              ("inferencePort", "managementPort", "metricsPort", "grpcInferencePort", "grpcManagementPort")}
@@ -307,6 +325,9 @@ def load_settings(config: dict[str, Any], *, stack: str, root: Path) -> Settings
     models = tuple(load_model(root, rel) for rel in raw["models"])
     v.unique(f("models"), [m.name for m in models])
     training_values = _training_values(raw, models)
+    gpus = _gpus_for(variant, v.gpus(f("gpus"), raw["gpus"]))
+    if raw["host"] == "ec2":
+        check_ec2(raw, variant, gpus, config)
     return Settings(
         stack=stack,
         root=root,
@@ -316,7 +337,7 @@ def load_settings(config: dict[str, Any], *, stack: str, root: Path) -> Settings
         variant=variant,
         shm_size_mb=v.size_to_mb(f("shmSize"), raw["shmSize"]),
         log_max_size_mb=v.size_to_mb(f("logMaxSize"), raw["logMaxSize"]),
-        gpus=_gpus_for(variant, v.gpus(f("gpus"), raw["gpus"])),
+        gpus=gpus,
     )
 
 

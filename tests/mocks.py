@@ -38,13 +38,34 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:ecr/repository:Repository":
             state["repositoryUrl"] = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{args.inputs['name']}"
             state["registryId"] = "123456789012"
+        arn = f"arn:aws:mock:us-east-1:123456789012:{args.name}"
+        if args.typ.startswith("aws:"):
+            state.setdefault("arn", arn)
+        if args.typ == "aws:s3/bucket:Bucket":
+            state["bucket"] = f"{args.inputs.get('bucketPrefix', '')}mock"
+        if args.typ == "aws:ec2/instance:Instance":
+            state.update(publicIp="203.0.113.10", privateIp="10.0.1.10")
+        if args.typ == "aws:iam/role:Role":
+            state.setdefault("name", args.name)
+        if args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            state["arn"] = f"arn:aws:logs:us-east-1:123456789012:log-group:{args.inputs['name']}"
         if args.typ == "docker:index/image:Image":
             # Provider-computed: with skip_push this is the local image ID.
             state["repoDigest"] = "sha256:" + hashlib.sha256(json.dumps(args.inputs, sort_keys=True).encode()).hexdigest()
-        return [f"{args.name}-id", state]
+        resource_id = {"aws:ebs/volume:Volume": "vol-0123456789abcdef0",
+                       "aws:ec2/instance:Instance": "i-0123456789abcdef0"}.get(args.typ, f"{args.name}-id")
+        return [resource_id, state]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.calls.append((args.token, dict(args.args)))
+        if args.token == "aws:ssm/getParameter:getParameter":
+            return {"name": args.args["name"], "value": "ami-0123456789abcdef0", "type": "String"}
+        if args.token == "aws:ec2/getVpc:getVpc":
+            return {"id": "vpc-0default", "default": True}
+        if args.token == "aws:ec2/getSubnets:getSubnets":
+            return {"ids": ["subnet-0bbbbbbbbbbbbbbbb", "subnet-0aaaaaaaaaaaaaaaa"]}
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return {"id": args.args["id"], "vpcId": "vpc-0default", "availabilityZone": "us-east-1a"}
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             registry = args.args.get("registryId", "123456789012")
             return {"userName": "AWS", "password": "mock-ecr-password", "registryId": registry,

@@ -25,7 +25,7 @@ BAD = [
      "Fix: pulumi config set torchserve-deploy:tokenAuth true"),
     ({"inferenceBind": "localhost"}, P + "inferenceBind: 'localhost' is not valid. Allowed: an IPv4 address to "
      "publish on: 127.0.0.1 (this host only) or a host interface address. Fix: set torchserve-deploy:inferenceBind to 127.0.0.1"),
-    ({"host": "k8s"}, P + "host: 'k8s' is not valid. Allowed: one of 'local'. Fix: set torchserve-deploy:host to 'local'"),
+    ({"host": "k8s"}, P + "host: 'k8s' is not valid. Allowed: one of 'local', 'ec2'. Fix: set torchserve-deploy:host to 'local'"),
     ({"modelStore": "s3"}, None),
     ({"restartPolicy": "sometimes"}, None),
     ({"workersPerModel": 0}, P + "workersPerModel: 0 is not valid. Allowed: an integer from 1 to 64. "

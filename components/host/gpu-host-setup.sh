@@ -1,0 +1,52 @@
+#!/bin/sh
+# Makes this instance a GPU Docker host, then proves it; run by gpu-host-setup.service on every boot.
+# AMI_ROUTE=dlami: driver, Docker and the NVIDIA Container Toolkit come with the AMI; only verify.
+# AMI_ROUTE=ubuntu: install the server driver branch (pre-built, signed modules for the AWS kernel),
+#   Docker and the toolkit, register the nvidia runtime, reboot once if the kernel or modules changed,
+#   and verify after the reboot. Installs are never `|| true`d: a failure fails the unit.
+# Readiness: /var/lib/gpu-host/ready is written only after nvidia-smi and a GPU container both work.
+set -eu
+# shellcheck disable=SC1091
+. /etc/torchserve-deploy/host.env
+
+state=/var/lib/gpu-host
+mkdir -p "$state"
+export DEBIAN_FRONTEND=noninteractive
+
+install_ubuntu() {
+    flavor_suffix=""
+    [ "$DRIVER_FLAVOR" = "open" ] && flavor_suffix="-open"
+    apt-get update
+    apt-get install -y --no-install-recommends ca-certificates curl gnupg docker.io \
+        "nvidia-headless-no-dkms-${DRIVER_BRANCH}-server${flavor_suffix}" "nvidia-utils-${DRIVER_BRANCH}-server" \
+        "linux-modules-nvidia-${DRIVER_BRANCH}-server${flavor_suffix}-aws"
+    apt-mark hold "nvidia-headless-no-dkms-${DRIVER_BRANCH}-server${flavor_suffix}" linux-aws linux-image-aws linux-headers-aws
+    curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey \
+        | gpg --batch --yes --dearmor -o /usr/share/keyrings/nvidia-container-toolkit-keyring.gpg
+    curl -fsSL https://nvidia.github.io/libnvidia-container/stable/deb/nvidia-container-toolkit.list \
+        | sed 's#deb https://#deb [signed-by=/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg] https://#g' \
+        > /etc/apt/sources.list.d/nvidia-container-toolkit.list
+    apt-get update
+    apt-get install -y --no-install-recommends nvidia-container-toolkit
+    snap install aws-cli --classic
+    nvidia-ctk runtime configure --runtime=docker
+    systemctl restart docker
+    touch "$state/installed"
+}
+
+if [ "$AMI_ROUTE" = "ubuntu" ] && [ ! -f "$state/installed" ]; then
+    install_ubuntu
+    # New modules load from the next boot (the module package may also bring a newer AWS kernel).
+    if [ -f /var/run/reboot-required ] || ! nvidia-smi >/dev/null 2>&1; then
+        echo "gpu-host-setup: rebooting to load the NVIDIA modules"
+        systemctl --no-block reboot
+        exit 0
+    fi
+fi
+
+nvidia-smi
+docker info --format '{{json .Runtimes}}' | grep -q nvidia || { echo "gpu-host-setup: docker has no nvidia runtime" >&2; exit 1; }
+/usr/local/sbin/torchserve-fetch image
+docker run --rm --gpus all --network none --entrypoint nvidia-smi "$IMAGE" -L
+touch "$state/ready"
+echo "gpu-host-setup: GPU host ready"

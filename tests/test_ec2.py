@@ -1,0 +1,135 @@
+"""The staging and prod stacks under mocks: instance, model-store volume and attachment, role, security
+group, bucket, and the server deployment (user data) with the properties the issue asks for."""
+import json
+import shlex
+
+import pytest
+import yaml
+
+from components import ModelStore
+from components.store import EbsStore, ModelStoreArgs
+from infra.ec2 import bucket_args, store_args
+from infra.stack_settings import load_settings
+from tests.mocks import ROOT, evaluate_program, named, run_under_mocks, stack_config
+
+EC2_STACKS = ["staging", "prod"]
+
+
+def settings(stack):
+    config = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in stack_config(stack).items()}
+    return load_settings(config, stack=stack, root=ROOT)
+
+
+@pytest.fixture(scope="module", params=EC2_STACKS)
+def stack(request):
+    return request.param, evaluate_program(request.param)
+
+
+def user_data(resources):
+    return yaml.safe_load(named(resources, "gpu-host-instance").inputs["userData"].split("\n", 1)[1])
+
+
+def unit_run_argv(resources):
+    files = {f["path"]: f["content"] for f in user_data(resources)["write_files"]}
+    unit = files["/etc/systemd/system/torchserve.service"]
+    start = [line for line in unit.splitlines() if line.startswith("ExecStart=")][0][len("ExecStart="):]
+    return shlex.split(start.replace("$$", "$").replace("%%", "%")), files
+
+
+def test_instance_is_locked_down(stack):
+    name, resources = stack
+    i = named(resources, "gpu-host-instance").inputs
+    assert i["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
+    assert i["rootBlockDevice"]["encrypted"] is True and i["rootBlockDevice"]["volumeType"] == "gp3"
+    assert i["rootBlockDevice"]["volumeSize"] >= 75
+    assert i["instanceType"] == settings(name)["instanceType"]
+    assert i["ami"] == "ami-0123456789abcdef0" and i["userDataReplaceOnChange"] is True
+    assert "keyName" not in i  # no SSH key: Session Manager
+
+
+def test_model_store_volume_and_attachment(stack):
+    name, resources = stack
+    vol = named(resources, "model-store-ebs").inputs
+    assert vol["type"] == "gp3" and vol["encrypted"] is True and vol["availabilityZone"] == "us-east-1a"
+    att = named(resources, "gpu-host-model-store").inputs
+    assert att["volumeId"] == "vol-0123456789abcdef0" and att["instanceId"] == "i-0123456789abcdef0"
+    units = user_data(resources)["write_files"]
+    mount = [f for f in units if f["path"] == "/etc/systemd/system/model-store.service"][0]["content"]
+    assert "mount-model-store vol-0123456789abcdef0 /srv/models" in mount
+
+
+def test_prod_keeps_data_and_staging_does_not():
+    assert store_args(settings("prod"), "az").protect is True and bucket_args(settings("prod")).protect is True
+    assert store_args(settings("staging"), "az").protect is False and bucket_args(settings("staging")).protect is False
+    kept = ModelStoreArgs(kind="ebs", protect=True, ebs=EbsStore(availability_zone="az"))
+    made = {}
+    run_under_mocks(lambda: made.setdefault("s", ModelStore("s", kept)).location)
+    assert made["s"].options.protect is True and made["s"].options.retain_on_delete is True
+    temporary = ModelStoreArgs(kind="ebs", protect=False, ebs=EbsStore(availability_zone="az"))
+    run_under_mocks(lambda: made.setdefault("t", ModelStore("t", temporary)).location)
+    assert not made["t"].options.protect and not made["t"].options.retain_on_delete
+
+
+def test_role_is_least_privilege(stack):
+    _, resources = stack
+    attachments = [r.inputs["policyArn"] for r in resources if r.typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]
+    assert attachments == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    policy = json.loads(named(resources, "gpu-host-access").inputs["policy"])
+    resources_by_sid = {s["Sid"]: s["Resource"] for s in policy["Statement"]}
+    assert resources_by_sid["EcrPull"].endswith("torchserve-repo")  # one repository, not *
+    assert resources_by_sid["ModelsRead"].endswith("models-bucket/models/*")
+    assert resources_by_sid["ContainerLogs"].endswith(":*") and "log-group:/torchserve-deploy/" in resources_by_sid["ContainerLogs"]
+    assert [s for s in policy["Statement"] if s["Resource"] == "*"] == [
+        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}]
+
+
+def test_security_group_rules(stack):
+    name, resources = stack
+    rules = [r.inputs for r in resources if r.typ == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
+    ports = sorted(int(r["fromPort"]) for r in rules)
+    assert 8081 not in ports and 7071 not in ports and 22 not in ports
+    s = settings(name)
+    metrics = [r for r in rules if int(r["fromPort"]) == 8082]
+    assert [r["cidrIpv4"] for r in metrics] == [s["metricsCidr"]]
+    inference = [r for r in rules if int(r["fromPort"]) == 8080]
+    assert sorted(r.get("cidrIpv4") or r["referencedSecurityGroupId"] for r in inference) == sorted(
+        s["inferenceCidrs"] + ([s["inferenceSecurityGroupId"]] if s["inferenceSecurityGroupId"] else []))
+
+
+def test_server_runs_the_same_spec_under_systemd(stack, dev_resources):
+    name, resources = stack
+    argv, files = unit_run_argv(resources)
+    assert argv[:2] == ["/usr/bin/docker", "run"] and "--rm" in argv and "--restart" not in argv
+    published = [argv[i + 1] for i, a in enumerate(argv) if a == "--publish"]
+    assert "127.0.0.1:8081:8081/tcp" in published and "127.0.0.1:7071:7071/tcp" in published
+    assert "0.0.0.0:8080:8080/tcp" in published
+    assert argv[argv.index("--gpus") + 1] == "all" and argv[argv.index("--shm-size") + 1] == "1024m"
+    assert "memlock=-1:-1" in argv and "stack=67108864:67108864" in argv
+    assert argv[argv.index("--log-driver") + 1] == "awslogs"
+    assert f"awslogs-group=/torchserve-deploy/{name}" in argv
+    assert "type=bind,source=/srv/models,target=/home/model-server/model-store,readonly" in argv
+    image = named(resources, "torchserve-image").inputs["imageName"]
+    assert image in argv and image.startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve-deploy:")
+    config = files[f"/etc/torchserve-deploy/files/torchserve-{name}/config.properties"]
+    assert "disable_token_authorization=false" in config and "enable_model_api=false" in config
+    assert named(resources, "torchserve-image").inputs["skipPush"] is False
+
+
+def test_archives_are_uploaded_to_the_model_bucket(stack):
+    name, resources = stack
+    create = named(resources, "model-demo-archive").inputs["create"]
+    assert f"--export-path .build/{name}/archives" in create
+    assert f"-m infra.upload .build/{name}/archives/demo.mar s3://torchserve-{name}-models-mock/models/demo.mar" in create
+    env = {f["path"]: f["content"] for f in user_data(resources)["write_files"]}["/etc/torchserve-deploy/host.env"]
+    assert f"MODEL_BUCKET=torchserve-{name}-models-mock" in env and "MODEL_PREFIX=models/" in env
+    bucket = [r for r in resources if r.typ.startswith("aws:s3/")]
+    block = named(resources, "models-public-access").inputs
+    assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    assert len(bucket) == 5
+
+
+def test_unpinned_ami_comes_from_the_dlami_parameter(stack):
+    # The mock answers every SSM parameter; the program must ask for the DLAMI Base OSS one.
+    name, _ = stack
+    s = settings(name)
+    assert s["amiRoute"] == "dlami" and s["amiId"] == ""
