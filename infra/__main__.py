@@ -8,6 +8,7 @@ import pulumi
 import pulumi.runtime.config as runtime_config
 
 from components import ModelArchive, ModelStore, TorchServeImage, TorchServeServer
+from components.errors import ValidationError
 from components.training import TrainingImage, TrainingRun, TrainingRunArgs
 from infra.program import (ROOT, archive_args, image_args, server_args, store_args, trained, training_image_args,
                            training_run_args)
@@ -42,28 +43,30 @@ def deploy(s: Settings, image: TorchServeImage) -> TorchServeServer:
     )
 
 
-settings = load_settings(stack_config(), stack=pulumi.get_stack(), root=ROOT)
-if not settings["tokenAuth"]:
-    pulumi.log.warn(
-        "torchserve-deploy:tokenAuth is false: TorchServe answers inference and management requests "
-        "without a key. Turn it back on unless this endpoint is protected by something else."
-    )
-image = TorchServeImage("torchserve", image_args(settings))
-pulumi.export("imageRef", image.image_ref)
-# buildType codebuild makes a CI image (e.g. an AWS CodeBuild custom image): built, smoke-tested while
-# it builds, pushed if asked; it serves nothing, so no store, archive or server.
-if settings["buildType"] != "codebuild" and settings["host"] == "ec2":
-    region = str(stack_config()["aws:region"])
-    host = deploy_ec2(settings, image, region)
-    port = settings["inferencePort"]
-    pulumi.export("instanceId", host.instance_id)
-    pulumi.export("inferenceUrl", host.public_ip.apply(lambda ip: f"http://{ip}:{port}"))
-    pulumi.export("sessionCommand", host.instance_id.apply(lambda i: f"aws ssm start-session --target {i}"))
-    pulumi.export("tokenCommand", host.instance_id.apply(
-        lambda i: f"aws ssm start-session --target {i}  # then: sudo docker exec {settings.container_name} "
-                  "cat /home/model-server/key_file.json"))
-    pulumi.export("modelNames", [m.name for m in settings.models])
-elif settings["buildType"] != "codebuild":
+def main() -> None:
+    settings = load_settings(stack_config(), stack=pulumi.get_stack(), root=ROOT)
+    if not settings["tokenAuth"]:
+        pulumi.log.warn(
+            "torchserve-deploy:tokenAuth is false: TorchServe answers inference and management requests "
+            "without a key. Turn it back on unless this endpoint is protected by something else."
+        )
+    image = TorchServeImage("torchserve", image_args(settings))
+    pulumi.export("imageRef", image.image_ref)
+    # buildType codebuild makes a CI image (e.g. an AWS CodeBuild custom image): built, smoke-tested while
+    # it builds, pushed if asked; it serves nothing, so no store, archive or server.
+    if settings["buildType"] == "codebuild":
+        return
+    if settings["host"] == "ec2":
+        host = deploy_ec2(settings, image, str(stack_config()["aws:region"]))
+        port, container = settings["inferencePort"], settings.container_name
+        pulumi.export("instanceId", host.instance_id)
+        pulumi.export("inferenceUrl", host.public_ip.apply(lambda ip: f"http://{ip}:{port}"))
+        pulumi.export("sessionCommand", host.instance_id.apply(lambda i: f"aws ssm start-session --target {i}"))
+        pulumi.export("tokenCommand", host.instance_id.apply(
+            lambda i: f"aws ssm start-session --target {i}  # then: sudo docker exec {container} "
+                      "cat /home/model-server/key_file.json"))
+        pulumi.export("modelNames", [m.name for m in settings.models])
+        return
     server = deploy(settings, image)
     pulumi.export("inferenceUrl", server.inference_url)
     pulumi.export("managementUrl", server.management_url)
@@ -71,3 +74,11 @@ elif settings["buildType"] != "codebuild":
     pulumi.export("modelNames", server.model_names)
     pulumi.export("containerName", server.container_name)
     pulumi.export("tokenCommand", server.token_command)
+
+
+try:
+    main()
+except ValidationError as err:
+    # RunError: Pulumi prints the message alone, without a Python traceback. Validation runs before the
+    # first resource, so nothing has been created.
+    raise pulumi.RunError(str(err)) from None

@@ -1,6 +1,11 @@
+import contextlib
+import re
+import shutil
+import subprocess
+
 import pytest
 
-from tests.mocks import evaluate_program, named, only
+from tests.mocks import ROOT, evaluate_program, named, only
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +34,54 @@ def production_image(engine, dev_resources):
     image_id, log = build_declared_image(engine.client, inputs)
     yield {"id": image_id, "inputs": inputs, "log": log}
     engine.client.images.remove(image_id, force=True)
+
+
+def declared(resources, name):
+    return named(resources, name).inputs
+
+
+@pytest.fixture(scope="session")
+def trained(engine, dev_resources):
+    """The declared training image built, and the declared training run executed with it."""
+    from tests.engine import build_declared_image, with_test_memlock
+
+    client = engine.client
+    image_id, _ = build_declared_image(client, declared(dev_resources, "train-demo-image"))
+    run = declared(dev_resources, "train-demo-run")["create"]
+    mock_image = re.search(r"sha256:[0-9a-f]{64}", run).group(0)
+    outputs = ROOT / ".build/dev/training/demo"
+    shutil.rmtree(outputs, ignore_errors=True)
+    subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-store-dir")["create"]], cwd=ROOT, check=True)
+    result = subprocess.run(["/bin/sh", "-c", with_test_memlock(run.replace(mock_image, image_id))], cwd=ROOT,
+                            capture_output=True, text=True)
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield {"checkpoint": outputs / "model.pt", "stdout": result.stdout, "image_id": image_id}
+    finally:
+        client.images.remove(image_id, force=True)
+
+
+@pytest.fixture(scope="session")
+def dev_store(trained, dev_resources):
+    """The declared archive step run on the trained checkpoint: demo.mar in the dev store."""
+    store = ROOT / ".build/dev/model-store"
+    existed = (store / "demo.mar").exists()
+    subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-demo-archive")["create"]], cwd=ROOT, check=True)
+    yield store
+    if not existed:
+        (store / "demo.mar").unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def running_dev_server(client, inputs, image_id, **overrides):
+    """The declared dev container, created, started, healthy; removed afterwards."""
+    from tests.engine import realize_container, wait_healthy
+
+    existing = client.containers.list(all=True, filters={"name": f"^{inputs['name']}$"})
+    assert not existing, f"a container named {inputs['name']} exists (a real dev deployment?): remove it first"
+    container = realize_container(client, inputs, image_id, **overrides)
+    try:
+        wait_healthy(container)
+        yield container
+    finally:
+        container.remove(force=True)

@@ -1,122 +1,13 @@
-"""Evaluate components and the whole program under `pulumi.runtime` mocks, recording every registration."""
+"""Test helpers over the offline evaluation in infra/offline.py (re-exported here for the tests)."""
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import runpy
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import pulumi
-import yaml
+from infra.offline import (INFRA, PROJECT, ROOT, RecordingMocks, Registered, committed_stacks, evaluate_program,
+                           run_under_mocks, stack_config)
 
-ROOT = Path(__file__).resolve().parent.parent
-INFRA = ROOT / "infra"
-PROJECT = "torchserve-deploy"
-
-
-@dataclass
-class Registered:
-    typ: str
-    name: str
-    inputs: dict
-    custom: bool
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    """Echoes inputs as state and records each registration, as awsx's tests do."""
-
-    def __init__(self) -> None:
-        self.resources: list[Registered] = []
-        self.calls: list[tuple[str, dict]] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), bool(args.custom)))
-        state = dict(args.inputs)
-        if args.typ == "aws:ecr/repository:Repository":
-            state["repositoryUrl"] = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{args.inputs['name']}"
-            state["registryId"] = "123456789012"
-        arn = f"arn:aws:mock:us-east-1:123456789012:{args.name}"
-        if args.typ.startswith("aws:"):
-            state.setdefault("arn", arn)
-        if args.typ == "aws:s3/bucket:Bucket":
-            state["bucket"] = f"{args.inputs.get('bucketPrefix', '')}mock"
-        if args.typ == "aws:ec2/instance:Instance":
-            state.update(publicIp="203.0.113.10", privateIp="10.0.1.10")
-        if args.typ == "aws:iam/role:Role":
-            state.setdefault("name", args.name)
-        if args.typ == "aws:cloudwatch/logGroup:LogGroup":
-            state["arn"] = f"arn:aws:logs:us-east-1:123456789012:log-group:{args.inputs['name']}"
-        if args.typ == "docker:index/image:Image":
-            # Provider-computed: with skip_push this is the local image ID.
-            state["repoDigest"] = "sha256:" + hashlib.sha256(json.dumps(args.inputs, sort_keys=True).encode()).hexdigest()
-        resource_id = {"aws:ebs/volume:Volume": "vol-0123456789abcdef0",
-                       "aws:ec2/instance:Instance": "i-0123456789abcdef0"}.get(args.typ, f"{args.name}-id")
-        return [resource_id, state]
-
-    def call(self, args: pulumi.runtime.MockCallArgs):
-        self.calls.append((args.token, dict(args.args)))
-        if args.token == "aws:ssm/getParameter:getParameter":
-            return {"name": args.args["name"], "value": "ami-0123456789abcdef0", "type": "String"}
-        if args.token == "aws:ec2/getVpc:getVpc":
-            return {"id": "vpc-0default", "default": True}
-        if args.token == "aws:ec2/getSubnets:getSubnets":
-            return {"ids": ["subnet-0bbbbbbbbbbbbbbbb", "subnet-0aaaaaaaaaaaaaaaa"]}
-        if args.token == "aws:ec2/getSubnet:getSubnet":
-            return {"id": args.args["id"], "vpcId": "vpc-0default", "availabilityZone": "us-east-1a"}
-        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            registry = args.args.get("registryId", "123456789012")
-            return {"userName": "AWS", "password": "mock-ecr-password", "registryId": registry,
-                    "proxyEndpoint": f"https://{registry}.dkr.ecr.us-east-1.amazonaws.com"}
-        return {}
-
-
-def _engine_value(value: Any) -> str:
-    """Config values as the engine hands them to the program: strings, JSON for structured values."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    data = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text()) or {}
-    return dict(data.get("config") or {})
-
-
-def committed_stacks() -> list[str]:
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
-
-
-def run_under_mocks(fn: Callable[[], Any], *, stack: str = "test", config: dict[str, Any] | None = None) -> RecordingMocks:
-    mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
-    pulumi.runtime.set_all_config({k: _engine_value(v) for k, v in (config or {}).items()})
-
-    @pulumi.runtime.test
-    def body():
-        return fn()
-
-    body()
-    return mocks
-
-
-def evaluate_program(stack: str, overrides: dict[str, Any] | None = None) -> list[Registered]:
-    """Run infra/__main__.py for a committed stack from inside infra/, as the engine would."""
-    config = {**stack_config(stack), **{f"{PROJECT}:{k}": v for k, v in (overrides or {}).items()}}
-
-    def program():
-        cwd = os.getcwd()
-        os.chdir(INFRA)
-        try:
-            runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
-        finally:
-            os.chdir(cwd)
-
-    return run_under_mocks(program, stack=stack, config=config).resources
+__all__ = ["INFRA", "PROJECT", "ROOT", "RecordingMocks", "Registered", "committed_stacks", "evaluate_program",
+           "run_under_mocks", "stack_config", "is_secret", "unsecret", "only", "named"]
 
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value in serialized inputs

@@ -7,13 +7,13 @@ outputs, runs the declared archive command, creates the declared container throu
 (test override: memlock), then checks what only a real engine can show.
 """
 import re
-import shutil
 import subprocess
 
 import pytest
 import requests
 
-from tests.engine import build_declared_image, exec_json, realize_container, wait_healthy, with_test_memlock
+from tests.conftest import declared, running_dev_server
+from tests.engine import build_declared_image, exec_json, with_test_memlock
 from tests.expected import SAMPLE, assert_demo_answer
 from tests.mocks import ROOT, named, only
 
@@ -21,48 +21,12 @@ pytestmark = pytest.mark.docker
 KEY_FILE = "/home/model-server/key_file.json"
 
 
-def declared(resources, name):
-    return [r for r in resources if r.name == name][0].inputs
-
-
 @pytest.fixture(scope="module")
-def trained(engine, dev_resources):
-    """The declared training image built, and the declared training run executed with it."""
-    client = engine.client
-    image_inputs = named(dev_resources, "train-demo-image").inputs
-    image_id, _ = build_declared_image(client, image_inputs)
-    run = declared(dev_resources, "train-demo-run")["create"]
-    mock_image = re.search(r"sha256:[0-9a-f]{64}", run).group(0)
-    outputs = ROOT / ".build/dev/training/demo"
-    shutil.rmtree(outputs, ignore_errors=True)
-    subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-store-dir")["create"]], cwd=ROOT, check=True)
-    result = subprocess.run(["/bin/sh", "-c", with_test_memlock(run.replace(mock_image, image_id))], cwd=ROOT,
-                            capture_output=True, text=True)
-    try:
-        assert result.returncode == 0, result.stdout + result.stderr
-        yield {"checkpoint": outputs / "model.pt", "stdout": result.stdout, "image_id": image_id}
-    finally:
-        client.images.remove(image_id, force=True)
-
-
-@pytest.fixture(scope="module")
-def served(engine, dev_resources, production_image, trained):
-    client = engine.client
+def served(engine, dev_resources, production_image, trained, dev_store):
     inputs = only(dev_resources, "docker:index/container:Container").inputs
-    existing = client.containers.list(all=True, filters={"name": f"^{inputs['name']}$"})
-    assert not existing, f"a container named {inputs['name']} exists (a real dev deployment?): remove it first"
-    image_id = production_image["id"]
-    store = ROOT / ".build/dev/model-store"
-    mar_existed = (store / "demo.mar").exists()
-    subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-demo-archive")["create"]], cwd=ROOT, check=True)
-    container = realize_container(client, inputs, image_id)
-    try:
-        wait_healthy(container)
-        yield {"container": container, "inputs": inputs, "image_id": image_id, "weights": trained["checkpoint"]}
-    finally:
-        container.remove(force=True)
-        if not mar_existed:
-            (store / "demo.mar").unlink(missing_ok=True)
+    with running_dev_server(engine.client, inputs, production_image["id"]) as container:
+        yield {"container": container, "inputs": inputs, "image_id": production_image["id"],
+               "weights": trained["checkpoint"]}
 
 
 def test_training_run_wrote_checkpoint_and_logs(trained):

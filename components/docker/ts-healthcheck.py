@@ -81,7 +81,8 @@ def check(expected: list[str]) -> list[str]:
         ready = sum(1 for w in workers if w.get("status") == "READY")
         if not workers or ready < len(workers):
             states = ",".join(sorted({w.get("status", "?") for w in workers})) or "none"
-            problems.append(f"model {name}: {ready}/{len(workers)} workers READY (states: {states})")
+            problems.append(f"model {name}: {ready}/{len(workers)} workers READY (states: {states}; "
+                            "if this persists, the archive or its handler fails to load: see the container log)")
     return problems
 
 
