@@ -9,7 +9,7 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 # Pulumi.yaml's virtualenv: the program and the archive command use it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deploy destroy test test-unit test-torchserve test-docker venv bench compose
+.PHONY: deploy destroy test test-unit test-torchserve test-docker venv bench compose token snapshot preview
 
 $(VENV)/.deploy-deps: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -56,3 +56,19 @@ bench: $(VENV)/.test-deps
 compose: $(VENV)/.deploy-deps
 	$(PY) -m infra.compose --stack $(STACK)
 	@echo "run it: docker-compose -f .build/$(STACK)/docker-compose.yml up --build"
+
+# Print the local stack's inference key (ROTATE=1 rotates it first; KIND=management for the other key).
+token: $(VENV)/.deploy-deps
+	@$(PY) -m infra.token --stack $(STACK) --kind $(or $(KIND),inference) $(if $(ROTATE),--rotate,)
+
+# Write tests/snapshots/<stack>.yaml: every committed stack's resource graph, evaluated offline.
+snapshot: $(VENV)/.deploy-deps
+	$(PY) -m infra.snapshot
+
+# `pulumi preview --diff` of one stack against its backend (needs the Pulumi CLI and the stack's credentials).
+preview: $(VENV)/.deploy-deps
+	@command -v pulumi >/dev/null || { \
+	  echo "make preview needs the Pulumi CLI, which is not installed."; \
+	  echo "Install it: curl -fsSL https://get.pulumi.com | sh; or review tests/snapshots/$(STACK).yaml (make snapshot), which needs no CLI."; \
+	  exit 1; }
+	pulumi preview --diff --stack $(STACK)

@@ -30,7 +30,7 @@ def render() -> str:
         "stackConfigDir": "stacks",
         "config": config,
     }
-    return HEADER + yaml.safe_dump(project, sort_keys=False, width=120)
+    return HEADER + yaml.safe_dump(project, sort_keys=False, width=100)
 
 
 TABLE_START, TABLE_END = "<!-- config-table:start -->", "<!-- config-table:end -->"
