@@ -34,7 +34,7 @@ def machine() -> str:
     return f"{platform.machine()}, {cpus} cores, {int(mem.split()[1]) // 1024 // 1024 + 1} GiB, {platform.platform()}"
 
 
-def write(measurements: list[Measurement], command: str) -> None:
+def write(measurements: list[Measurement], command: str, notes: str = "") -> None:
     RESULTS.write_text(json.dumps([asdict(m) for m in measurements], indent=2) + "\n")
     rows = "\n".join(f"| {m.name} | {m.value} {m.unit} | {m.baseline} {m.unit} | {m.ratio} | {m.note} |"
                      for m in measurements)
@@ -46,4 +46,4 @@ Every ratio is value / baseline, both measured (or, for targets, stated) in the 
 | Measurement | Value | Baseline | Ratio | Note |
 |---|---|---|---|---|
 {rows}
-""")
+{notes}""")
