@@ -128,8 +128,15 @@ def test_archives_are_uploaded_to_the_model_bucket(stack):
     assert len(bucket) == 5
 
 
-def test_unpinned_ami_comes_from_the_dlami_parameter(stack):
-    # The mock answers every SSM parameter; the program must ask for the DLAMI Base OSS one.
-    name, _ = stack
-    s = settings(name)
-    assert s["amiRoute"] == "dlami" and s["amiId"] == ""
+def test_unpinned_ami_comes_from_the_dlami_parameter():
+    """The program asks for the DLAMI Base OSS parameter (and a pinned amiId asks for nothing)."""
+    from tests.mocks import RecordingMocks
+
+    mocks = RecordingMocks()
+    evaluate_program("staging", mocks=mocks)
+    asked = [a["name"] for t, a in mocks.calls if t == "aws:ssm/getParameter:getParameter"]
+    assert asked == ["/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id"]
+    pinned = RecordingMocks()
+    resources = evaluate_program("staging", {"amiId": "ami-0fedcba9876543210"}, mocks=pinned)
+    assert not [t for t, _ in pinned.calls if t == "aws:ssm/getParameter:getParameter"]
+    assert named(resources, "gpu-host-instance").inputs["ami"] == "ami-0fedcba9876543210"
