@@ -9,7 +9,7 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 # Pulumi.yaml's virtualenv: the program and the archive command use it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deploy destroy test test-unit test-torchserve test-docker venv bench compose token snapshot preview
+.PHONY: deploy destroy test test-unit test-torchserve test-docker prereqs venv bench compose token snapshot preview
 
 $(VENV)/.deploy-deps: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,6 +21,11 @@ $(VENV)/.test-deps: requirements-test.txt $(VENV)/.deploy-deps
 	touch $@
 
 venv: $(VENV)/.test-deps
+
+# System packages of the full suite (Docker engine, debootstrap, Java 17, ...): installs the missing ones as root
+# on Debian/Ubuntu, else prints the one install command. test-unit needs none of them.
+prereqs:
+	@sh tools/prereqs.sh
 
 deploy: $(VENV)/.deploy-deps
 	@command -v pulumi >/dev/null || { \
@@ -37,16 +42,16 @@ deploy: $(VENV)/.deploy-deps
 destroy:
 	pulumi destroy --yes --stack $(STACK)
 
-test: $(VENV)/.test-deps
+test: prereqs $(VENV)/.test-deps
 	$(PY) -m pytest
 
 test-unit: $(VENV)/.test-deps
 	$(PY) -m pytest -m "not torchserve and not docker"
 
-test-torchserve: $(VENV)/.test-deps
+test-torchserve: prereqs $(VENV)/.test-deps
 	$(PY) -m pytest -m torchserve
 
-test-docker: $(VENV)/.test-deps
+test-docker: prereqs $(VENV)/.test-deps
 	$(PY) -m pytest -m docker
 
 bench: $(VENV)/.test-deps

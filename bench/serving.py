@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bench.results import Measurement, measure
 from bench.wrk import run_wrk
-from components.archive import ModelArchiveArgs, ModelSource, archive_command
-from components.server_config import ModelServing, render_config_properties
+from torchserve_deploy.model.archive import ModelArchiveArgs, ModelSource, archive_command
+from torchserve_deploy.serve.config_properties import ModelServing, render_config_properties
 from infra.stack_settings import load_settings
 from tests.engine import Engine, build_declared_image, ensure_base_image, exec_json, realize_container, wait_healthy
 from tests.mocks import ROOT, evaluate_program, named, only

@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pulumi
-import yaml
+
+from infra.settings import Settings, load_settings
+from infra.settings.keys import KEYS
+from torchserve_deploy.constants import PROJECT
+from torchserve_deploy.errors import ValidationError
+from torchserve_deploy.yaml_strict import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
-PROJECT = "torchserve-deploy"
+SECRET_CAPABLE = frozenset(k.name for k in KEYS if k.meta.secret)
+SECRET_PLACEHOLDER = "https://secret.invalid/simple"
 
 
 @dataclass
@@ -84,8 +90,36 @@ def _engine_value(value: Any) -> str:
 
 
 def stack_config(stack: str) -> dict[str, Any]:
-    data = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text()) or {}
+    """The committed stack file's config block (repeated keys refused, as the engine does)."""
+    path = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = ", ".join(committed_stacks())
+        raise ValidationError("stack", stack, f"a committed stack: {known}", f"use STACK=<one of {known}>")
+    data = load_yaml(path.read_text(encoding="utf-8"), f"stacks/{path.name}") or {}
     return dict(data.get("config") or {})
+
+
+def offline_config(stack: str, overrides: dict[str, Any] | None = None) -> tuple[dict[str, Any], frozenset[str]]:
+    """The config the engine would hand the program, without the CLI: a `{secure: ...}` value cannot be
+    decrypted here, so a key that may hold a secret gets a placeholder and is marked secret (renderings
+    then show [secret] or an environment reference, never the blob); any other secure key is refused."""
+    config = {**stack_config(stack), **{f"{PROJECT}:{k}": val for k, val in (overrides or {}).items()}}
+    secrets = set()
+    for key, value in list(config.items()):
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            ns, _, name = key.partition(":")
+            if ns != PROJECT or name not in SECRET_CAPABLE:
+                raise ValidationError(key, "[secure value]", "a plain value (only " + ", ".join(sorted(SECRET_CAPABLE))
+                                      + " may be secrets)", f"pulumi config set {key} <value> (without --secret)")
+            config[key] = SECRET_PLACEHOLDER
+            secrets.add(key)
+    return config, frozenset(secrets)
+
+
+def stack_settings(stack: str) -> Settings:
+    config, secrets = offline_config(stack)
+    return load_settings({k: _engine_value(val) for k, val in config.items()}, stack=stack, root=ROOT,
+                         secret_keys=secrets)
 
 
 def committed_stacks() -> list[str]:
@@ -93,10 +127,10 @@ def committed_stacks() -> list[str]:
 
 
 def run_under_mocks(fn: Callable[[], Any], *, stack: str = "test", config: dict[str, Any] | None = None,
-                    mocks: RecordingMocks | None = None) -> RecordingMocks:
+                    mocks: RecordingMocks | None = None, secret_keys: frozenset[str] = frozenset()) -> RecordingMocks:
     mocks = mocks or RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
-    pulumi.runtime.set_all_config({k: _engine_value(v) for k, v in (config or {}).items()})
+    pulumi.runtime.set_all_config({k: _engine_value(v) for k, v in (config or {}).items()}, sorted(secret_keys))
 
     @pulumi.runtime.test
     def body():
@@ -110,7 +144,7 @@ def evaluate_program(stack: str, overrides: dict[str, Any] | None = None,
                      mocks: RecordingMocks | None = None) -> list[Registered]:
     """Run infra/__main__.py for a committed stack from inside infra/, as the engine would.
     Pass `mocks` to see what was registered even when the program fails."""
-    config = {**stack_config(stack), **{f"{PROJECT}:{k}": v for k, v in (overrides or {}).items()}}
+    config, secrets = offline_config(stack, overrides)
 
     def program():
         cwd = os.getcwd()
@@ -120,6 +154,6 @@ def evaluate_program(stack: str, overrides: dict[str, Any] | None = None,
         finally:
             os.chdir(cwd)
 
-    return run_under_mocks(program, stack=stack, config=config, mocks=mocks).resources
+    return run_under_mocks(program, stack=stack, config=config, mocks=mocks, secret_keys=secrets).resources
 
 

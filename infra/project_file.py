@@ -1,24 +1,28 @@
-"""Writes Pulumi.yaml's `config:` block and the README's config table from `infra.stack_settings.KEYS`
-(run: python -m infra.project_file).
+"""Writes Pulumi.yaml's `config:` block and the README's config table from the one declaration of keys
+in infra/settings/keys.py (run: python -m infra.project_file).
 
-KEYS is the one place defaults live; tests/test_project.py fails when either file drifts from it.
+tests/test_project.py fails when either file drifts from it. `models` is a map (structured config):
+Pulumi.yaml's config schema types only string, integer, boolean and array, so it is documented in the
+README table but not declared in Pulumi.yaml (the program reads and validates it as an object).
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from infra.stack_settings import KEYS, PROJECT
+from infra.settings.keys import KEYS, MODELS_DEFAULT, MODELS_DOC, MODELS_KEY
+from torchserve_deploy.constants import PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADER = "# The config block is generated from infra/stack_settings.py KEYS: python -m infra.project_file\n"
+HEADER = "# The config block is generated from infra/settings/keys.py: python -m infra.project_file\n"
 
 
 def render() -> str:
-    config = {}
+    config: dict[str, Any] = {}
     for k in KEYS:
-        entry = {"type": k.type, "description": k.description, "default": k.default}
+        entry: dict[str, Any] = {"type": k.type, "description": k.meta.doc, "default": k.default}
         if k.type == "array":
             entry["items"] = {"type": "string"}
         config[k.name] = entry
@@ -45,7 +49,15 @@ def _default(value: object) -> str:
 
 
 def render_config_table() -> str:
-    rows = [f"| `{k.name}` | {k.type} | `{_default(k.default)}` | {k.description} |" for k in KEYS]
+    rows = [f"| `{MODELS_KEY}` | map | `{_default(MODELS_DEFAULT)}` | {MODELS_DOC} |"]
+    for k in KEYS:
+        notes = []
+        if k.meta.hosts != ("local", "ec2"):
+            notes.append(f"{'/'.join(k.meta.hosts)} only")
+        if k.meta.secret:
+            notes.append("may be a secret")
+        suffix = f" *({'; '.join(notes)})*" if notes else ""
+        rows.append(f"| `{k.name}` | {k.type} | `{_default(k.default)}` | {k.meta.doc}{suffix} |")
     return "\n".join([TABLE_START, "| Key | Type | Default | Meaning |", "|---|---|---|---|", *rows, TABLE_END])
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import urllib.request
 
-from components.server_config import CONTAINER_KEY_FILE
+from torchserve_deploy.serve.config_properties import CONTAINER_KEY_FILE
 
 SAMPLE = {"data": [1.0, 2.0, 3.0, 4.0]}
 

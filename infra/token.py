@@ -13,8 +13,8 @@ import subprocess
 import sys
 import urllib.request
 
-from components.server_config import CONTAINER_KEY_FILE
-from infra.compose import stack_settings
+from torchserve_deploy.serve.config_properties import CONTAINER_KEY_FILE
+from infra.offline import stack_settings
 
 
 def keys(container: str) -> dict:
@@ -37,7 +37,7 @@ def main() -> int:
     a = p.parse_args()
     s = stack_settings(a.stack)
     if a.rotate:
-        rotate(s["managementPort"], keys(s.container_name)["API"]["key"], a.kind)
+        rotate(s.server.management_port, keys(s.container_name)["API"]["key"], a.kind)
     print(keys(s.container_name)[a.kind]["key"])
     return 0
 

@@ -31,3 +31,10 @@ def named(resources: list[Registered], name: str) -> Registered:
     found = [r for r in resources if r.name == name]
     assert len(found) == 1, f"expected one resource named {name}, found {[r.typ for r in found]}"
     return found[0]
+
+
+def load_model(root, rel):
+    """A model directory's manifest read as the settings loader reads it."""
+    from torchserve_deploy.model.manifest import MANIFEST, load_manifest
+
+    return load_manifest(root / rel, f"{rel}/{MANIFEST}")

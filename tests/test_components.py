@@ -1,13 +1,13 @@
 """Each component under mocks: the inputs of every child it registers."""
 import pytest
 
-from components import (ModelArchive, ModelArchiveArgs, ModelStore, ModelStoreArgs, TorchServeImage,
+from torchserve_deploy import (ModelArchive, ModelArchiveArgs, ModelStore, ModelStoreArgs, TorchServeImage,
                         TorchServeImageArgs, TorchServeServer, TorchServeServerArgs, ValidationError)
-from components.archive import archive_command
-from components.container_spec import Mount
-from components.image import content_tag
-from components.server_config import ModelServing, ServerPorts
-from infra.stack_settings import load_model
+from torchserve_deploy.model.archive import archive_command
+from torchserve_deploy.container.spec import Mount
+from torchserve_deploy.image.serving import content_tag
+from torchserve_deploy.serve.config_properties import ModelServing, ServerPorts
+from tests.mocks import load_model
 from tests.mocks import ROOT, only, run_under_mocks
 
 DEMO = load_model(ROOT, "models/demo")
@@ -65,7 +65,7 @@ def test_image_inputs(tmp_path):
     image = only(mocks.resources, "docker:index/image:Image")
     assert image.name == "ts-image"
     b = image.inputs["build"]
-    assert b["context"] == "components/docker" and b["target"] == "production" and b["platform"] == "linux/amd64"
+    assert b["context"] == "components/torchserve_deploy/image/docker" and b["target"] == "production" and b["platform"] == "linux/amd64"
     assert b["args"]["TORCHSERVE_VERSION"] == "0.12.0" and b["args"]["BASE_IMAGE"] == "debian:bookworm-slim"
     assert image.inputs["skipPush"] is True
     assert image.inputs["imageName"] == f"torchserve-deploy:{content_tag(args)}"
@@ -76,10 +76,10 @@ def test_image_tag_follows_content(tmp_path):
     import shutil
 
     copy = tmp_path / "docker"
-    shutil.copytree(ROOT / "components/docker", copy)
+    shutil.copytree(ROOT / "components/torchserve_deploy/image/docker", copy)
     before = content_tag(TorchServeImageArgs(context_dir=copy))
     assert content_tag(TorchServeImageArgs(context_dir=copy)) == before
-    assert content_tag(TorchServeImageArgs(context_dir=copy, torch_version="2.12.0")) != before
+    assert content_tag(TorchServeImageArgs(context_dir=copy, torch_version="2.8.0")) != before
     (copy / "ts-entrypoint.sh").write_text((copy / "ts-entrypoint.sh").read_text() + "\n# changed\n")
     assert content_tag(TorchServeImageArgs(context_dir=copy)) != before
 
@@ -99,7 +99,7 @@ def test_archive_command_and_triggers(tmp_path):
 def test_archive_trigger_changes_with_file_content(tmp_path):
     import shutil
 
-    from components.archive import content_hash
+    from torchserve_deploy.model.archive import content_hash
 
     shutil.copytree(ROOT / "models/demo", tmp_path / "demo")
     first = content_hash(load_model(tmp_path, "demo"))

@@ -9,10 +9,13 @@ import pytest
 import requests
 import yaml
 
-from components.compose import ComposeService, render_compose
-from components.container_spec import ContainerSpec, Mount
-from infra.compose import compose_services, stack_settings, write
-from infra.program import ROOT
+from torchserve_deploy.container.compose import ComposeService, render_compose
+from torchserve_deploy.container.spec import ContainerSpec, Mount
+from infra.compose import write
+from infra.deliver.compose import compose_services
+from infra.offline import stack_settings
+from infra.plan import make_plan
+from infra.plan import ROOT
 from tests.mocks import named, only
 
 GOLDEN = ROOT / "tests/golden/compose-dev.yml"
@@ -20,7 +23,7 @@ BASE = ROOT / ".build/dev"
 
 
 def rendered_dev():
-    return render_compose(compose_services(stack_settings("dev")), BASE)
+    return render_compose(compose_services(make_plan(stack_settings("dev"))), BASE)
 
 
 def test_dev_compose_matches_golden_file():

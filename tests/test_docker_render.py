@@ -1,8 +1,8 @@
 """ContainerSpec → docker.Container arguments (pure)."""
 import pulumi_docker as docker
 
-from components.container_spec import ContainerSpec, Healthcheck, Mount, PortBinding, Ulimit
-from components.docker_render import docker_gpus, render_container_args
+from torchserve_deploy.container.spec import ContainerSpec, Healthcheck, Mount, PortBinding, Ulimit
+from torchserve_deploy.container.pulumi_args import docker_gpus, render_container_args
 
 
 def spec(**kw):

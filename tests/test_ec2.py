@@ -6,18 +6,12 @@ import shlex
 import pytest
 import yaml
 
-from components import ModelStore
-from components.store import EbsStore, ModelStoreArgs
-from infra.ec2 import bucket_args, store_args
-from infra.stack_settings import load_settings
-from tests.mocks import ROOT, evaluate_program, named, run_under_mocks, stack_config
+from infra.offline import stack_settings as settings
+from infra.plan import make_plan
+from tests.mocks import evaluate_program, named, run_under_mocks
+from torchserve_deploy.aws.ebs_store import EbsModelStore, EbsModelStoreArgs
 
 EC2_STACKS = ["staging", "prod"]
-
-
-def settings(stack):
-    config = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in stack_config(stack).items()}
-    return load_settings(config, stack=stack, root=ROOT)
 
 
 @pytest.fixture(scope="module", params=EC2_STACKS)
@@ -42,7 +36,7 @@ def test_instance_is_locked_down(stack):
     assert i["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
     assert i["rootBlockDevice"]["encrypted"] is True and i["rootBlockDevice"]["volumeType"] == "gp3"
     assert i["rootBlockDevice"]["volumeSize"] >= 75
-    assert i["instanceType"] == settings(name)["instanceType"]
+    assert i["instanceType"] == settings(name).ec2.instance_type
     assert i["ami"] == "ami-0123456789abcdef0" and i["userDataReplaceOnChange"] is True
     assert "keyName" not in i  # no SSH key: Session Manager
 
@@ -59,14 +53,15 @@ def test_model_store_volume_and_attachment(stack):
 
 
 def test_prod_keeps_data_and_staging_does_not():
-    assert store_args(settings("prod"), "az").protect is True and bucket_args(settings("prod")).protect is True
-    assert store_args(settings("staging"), "az").protect is False and bucket_args(settings("staging")).protect is False
-    kept = ModelStoreArgs(kind="ebs", protect=True, ebs=EbsStore(availability_zone="az"))
+    prod, staging = make_plan(settings("prod")).ec2, make_plan(settings("staging")).ec2
+    assert prod.store.protect is True and prod.bucket.protect is True
+    assert staging.store.protect is False and staging.bucket.protect is False
+    kept = EbsModelStoreArgs(availability_zone="az", protect=True)
     made = {}
-    run_under_mocks(lambda: made.setdefault("s", ModelStore("s", kept)).location)
+    run_under_mocks(lambda: made.setdefault("s", EbsModelStore("s", kept)).volume_id)
     assert made["s"].options.protect is True and made["s"].options.retain_on_delete is True
-    temporary = ModelStoreArgs(kind="ebs", protect=False, ebs=EbsStore(availability_zone="az"))
-    run_under_mocks(lambda: made.setdefault("t", ModelStore("t", temporary)).location)
+    temporary = EbsModelStoreArgs(availability_zone="az", protect=False)
+    run_under_mocks(lambda: made.setdefault("t", EbsModelStore("t", temporary)).volume_id)
     assert not made["t"].options.protect and not made["t"].options.retain_on_delete
 
 
@@ -88,12 +83,12 @@ def test_security_group_rules(stack):
     rules = [r.inputs for r in resources if r.typ == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
     ports = sorted(int(r["fromPort"]) for r in rules)
     assert 8081 not in ports and 7071 not in ports and 22 not in ports
-    s = settings(name)
+    e = settings(name).ec2
     metrics = [r for r in rules if int(r["fromPort"]) == 8082]
-    assert [r["cidrIpv4"] for r in metrics] == [s["metricsCidr"]]
+    assert [r["cidrIpv4"] for r in metrics] == [e.metrics_cidr]
     inference = [r for r in rules if int(r["fromPort"]) == 8080]
     assert sorted(r.get("cidrIpv4") or r["referencedSecurityGroupId"] for r in inference) == sorted(
-        s["inferenceCidrs"] + ([s["inferenceSecurityGroupId"]] if s["inferenceSecurityGroupId"] else []))
+        list(e.inference_cidrs) + ([e.inference_security_group_id] if e.inference_security_group_id else []))
 
 
 def test_server_runs_the_same_spec_under_systemd(stack, dev_resources):
@@ -109,7 +104,7 @@ def test_server_runs_the_same_spec_under_systemd(stack, dev_resources):
     assert f"awslogs-group=/torchserve-deploy/{name}" in argv
     assert "type=bind,source=/srv/models,target=/home/model-server/model-store,readonly" in argv
     image = named(resources, "torchserve-image").inputs["imageName"]
-    assert image in argv and image.startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve-deploy:")
+    assert image in argv and image.startswith(f"123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve-deploy-{name}:")
     config = files[f"/etc/torchserve-deploy/files/torchserve-{name}/config.properties"]
     assert "disable_token_authorization=false" in config and "enable_model_api=false" in config
     assert named(resources, "torchserve-image").inputs["skipPush"] is False
@@ -119,7 +114,7 @@ def test_archives_are_uploaded_to_the_model_bucket(stack):
     name, resources = stack
     create = named(resources, "model-demo-archive").inputs["create"]
     assert f"--export-path .build/{name}/archives" in create
-    assert f"-m infra.upload .build/{name}/archives/demo.mar s3://torchserve-{name}-models-mock/models/demo.mar" in create
+    assert f"-m torchserve_deploy.aws.upload .build/{name}/archives/demo.mar s3://torchserve-{name}-models-mock/models/demo.mar" in create
     env = {f["path"]: f["content"] for f in user_data(resources)["write_files"]}["/etc/torchserve-deploy/host.env"]
     assert f"MODEL_BUCKET=torchserve-{name}-models-mock" in env and "MODEL_PREFIX=models/" in env
     bucket = [r for r in resources if r.typ.startswith("aws:s3/")]

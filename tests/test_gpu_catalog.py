@@ -1,9 +1,9 @@
 """GPU hosts: only GPU families, and CUDA variant, AMI route and driver that suit the GPU."""
 import pytest
 
-from components.errors import ValidationError
-from components.gpu_catalog import FAMILIES, PRICES_PER_HOUR, gpu_family
-from infra.stack_settings import load_settings
+from torchserve_deploy.errors import ValidationError
+from torchserve_deploy.aws.gpu_catalog import FAMILIES, PRICES_PER_HOUR, gpu_family
+from infra.settings import load_settings
 from tests.mocks import ROOT, stack_config
 
 P = "torchserve-deploy:"
@@ -20,7 +20,16 @@ def test_required_families_are_known():
     assert all(t.split(".")[0] in FAMILIES for t in PRICES_PER_HOUR)
 
 
-@pytest.mark.parametrize("instance", ["t3.large", "m7i.xlarge", "c5.2xlarge", "g4dn", "", "inf2.xlarge"])
+@pytest.mark.parametrize("instance", ["g4dn", "", "g5.xlarge\n", "g5.xlarge; reboot", "G5.XLARGE"])
+def test_malformed_instance_types_are_refused(instance):
+    with pytest.raises(ValidationError) as err:
+        staging_with(instanceType=instance)
+    assert str(err.value) == (
+        f"{P}instanceType: {instance!r} is not valid. Allowed: an EC2 instance type <family>.<size>, e.g. g5.xlarge. "
+        f"Fix: set {P}instanceType to g4dn.xlarge (T4, cheapest), g5.xlarge (A10G) or g6.xlarge (L4)")
+
+
+@pytest.mark.parametrize("instance", ["t3.large", "m7i.xlarge", "c5.2xlarge", "inf2.xlarge"])
 def test_non_gpu_instance_types_are_refused_with_the_alternatives(instance):
     with pytest.raises(ValidationError) as err:
         staging_with(instanceType=instance)
@@ -38,12 +47,12 @@ def test_volta_needs_the_ubuntu_route_with_a_proprietary_driver_of_580_or_older(
         staging_with(instanceType="p3.2xlarge", amiRoute="ubuntu", nvidiaDriverBranch="595")
     assert err.value.key == P + "nvidiaDriverBranch" and "Volta" in str(err.value)
     ok = staging_with(instanceType="p3.2xlarge", amiRoute="ubuntu", nvidiaDriverBranch="580")
-    assert gpu_family("k", ok["instanceType"]).open_modules is False
+    assert gpu_family("k", ok.ec2.instance_type).open_modules is False
 
 
 def test_driver_branch_must_cover_the_cuda_variant():
-    from components.gpu_catalog import check_host
-    from components.variants import resolve_variant
+    from torchserve_deploy.aws.gpu_catalog import check_host
+    from torchserve_deploy.image.variants import resolve_variant
 
     cu128 = resolve_variant(accelerator="cuda", cuda_version="cu128", torch_version=None, platform="linux/amd64")
     check_host(P, FAMILIES["g5"], cu128, "ubuntu", "570")  # 570.124.06 is cu128's minimum: accepted

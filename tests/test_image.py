@@ -1,9 +1,9 @@
 """TorchServeImage under mocks: registry push, custom tags, extra packages, and the codebuild stack."""
 import pytest
 
-from components import TorchServeImage, TorchServeImageArgs, ValidationError
-from components.registry import EcrPush, ecr_repository_url, registry_server
-from infra.stack_settings import load_settings
+from torchserve_deploy import TorchServeImage, TorchServeImageArgs, ValidationError
+from torchserve_deploy.aws.ecr import EcrRepository, EcrRepositoryArgs, ecr_repository_url, registry_server
+from infra.settings import load_settings
 from tests.mocks import ROOT, evaluate_program, is_secret, named, only, run_under_mocks, unsecret
 
 P = "torchserve-deploy:"
@@ -19,15 +19,20 @@ def test_ecr_references():
     assert err.value.key == "torchserve-deploy:ecrRepository"
 
 
+def pushed(existing=None):
+    repo = EcrRepository("ts", EcrRepositoryArgs(name="torchserve-deploy-staging", existing_url=existing))
+    return TorchServeImage("ts", TorchServeImageArgs(push=repo.registry))
+
+
 def test_push_creates_a_locked_down_repository_and_logs_in():
-    mocks = run_under_mocks(lambda: TorchServeImage("ts", TorchServeImageArgs(push=EcrPush())))
+    mocks = run_under_mocks(pushed)
     repo = only(mocks.resources, "aws:ecr/repository:Repository")
-    assert repo.name == "ts-repo" and repo.inputs["name"] == "torchserve-deploy"
+    assert repo.name == "ts-repo" and repo.inputs["name"] == "torchserve-deploy-staging"
     assert repo.inputs["imageTagMutability"] == "IMMUTABLE"
     assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
     image = only(mocks.resources, "docker:index/image:Image").inputs
     assert image["skipPush"] is False
-    assert image["imageName"].startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve-deploy:0.12.0-cpu-")
+    assert image["imageName"].startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve-deploy-staging:0.12.0-cpu-")
     assert is_secret(image["registry"]), "the registry password must stay a secret in state"
     registry = unsecret(image["registry"])
     assert registry["server"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -37,7 +42,7 @@ def test_push_creates_a_locked_down_repository_and_logs_in():
 
 
 def test_push_to_a_given_repository_creates_none():
-    mocks = run_under_mocks(lambda: TorchServeImage("ts", TorchServeImageArgs(push=EcrPush(URL))))
+    mocks = run_under_mocks(lambda: pushed(URL))
     assert not [r for r in mocks.resources if r.typ == "aws:ecr/repository:Repository"]
     assert only(mocks.resources, "docker:index/image:Image").inputs["imageName"].startswith(URL + ":0.12.0-cpu-")
 
@@ -55,7 +60,7 @@ def test_extra_packages_reach_the_build_and_the_tag():
                                  extra_apt_packages=("libgl1",))
     assert vision.build_args()["EXTRA_PIP_PACKAGES"] == "torchvision==0.28.0 pillow==12.0.0"
     assert vision.build_args()["EXTRA_APT_PACKAGES"] == "libgl1"
-    from components.image import content_tag
+    from torchserve_deploy.image.serving import content_tag
 
     assert content_tag(vision) != content_tag(plain)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from tests.mocks import ROOT
 
-DOCKERFILES = sorted(ROOT.glob("components/docker/Dockerfile*")) + sorted(ROOT.glob("components/training/Dockerfile*"))
-SCRIPTS = sorted(ROOT.glob("components/docker/*.sh")) + sorted(ROOT.glob("components/host/*.sh")) + [ROOT / ".ci/run"]
+DOCKERFILES = sorted(ROOT.glob("components/torchserve_deploy/image/docker/Dockerfile*")) + sorted(ROOT.glob("components/torchserve_deploy/model/training_image/Dockerfile*"))
+SCRIPTS = sorted(ROOT.glob("components/torchserve_deploy/image/docker/*.sh")) + sorted(ROOT.glob("components/torchserve_deploy/aws/host/*.sh")) + sorted(ROOT.glob("tools/*.sh")) + [ROOT / ".ci/run"]
 # DL3008: apt packages come from the base image's pinned release (bookworm); pinning exact Debian
 #         revisions breaks every point release. Python packages are pinned by build args instead.
 HADOLINT_IGNORE = ["DL3008"]

@@ -8,7 +8,7 @@ import pytest
 from tests.mocks import ROOT
 
 pytestmark = pytest.mark.root
-SCRIPT = ROOT / "components/host/mount-model-store.sh"
+SCRIPT = ROOT / "components/torchserve_deploy/aws/host/mount-model-store.sh"
 
 
 @pytest.fixture

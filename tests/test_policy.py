@@ -8,7 +8,7 @@ import shlex
 import pytest
 import yaml
 
-from components.gpu_catalog import FAMILIES
+from torchserve_deploy.aws.gpu_catalog import FAMILIES
 from tests.mocks import committed_stacks, evaluate_program
 
 MANAGEMENT = (8081, 7071)
@@ -20,7 +20,7 @@ LOCAL_MATRIX = [dict(zip(("inferenceBind", "metricsBind", "grpcInferenceBind", "
 LOCAL_MATRIX += [{"accelerator": "cuda", "cudaVersion": c, "gpus": g, "inferenceBind": "0.0.0.0"}
                  for c, g in itertools.product(("cu118", "cu128"), ("all", "0,1"))]
 LOCAL_MATRIX += [{"managementPort": 9081, "grpcManagementPort": 9071, "modelStore": "volume"}]
-EC2_MATRIX = [{"inferenceCidrs": ["0.0.0.0/0"]}, {"sshCidrs": ["198.51.100.7/32"]},
+EC2_MATRIX = [{"inferenceCidrs": ["10.8.0.0/16", "fd00:1::/64"]}, {"sshCidrs": ["10.9.0.0/24"]},
               {"instanceType": "g6e.xlarge", "cudaVersion": "cu128"},
               {"instanceType": "p3.2xlarge", "amiRoute": "ubuntu", "nvidiaDriverBranch": "580"},
               {"metricsCidr": "", "metricsBind": "127.0.0.1"}, {"amiId": "ami-0fedcba9876543210"}]

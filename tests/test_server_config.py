@@ -1,7 +1,7 @@
 """render_config_properties: secure settings, per-model workers and batching, byte-stable."""
 import json
 
-from components.server_config import ModelServing, ServerPorts, render_config_properties
+from torchserve_deploy.serve.config_properties import ModelServing, ServerPorts, render_config_properties
 
 
 def props(text):

@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from components.archive import ModelArchiveArgs, archive_command
-from components.server_config import ModelServing, ServerPorts, render_config_properties
-from infra.stack_settings import load_settings
+from torchserve_deploy.model.archive import ModelArchiveArgs, archive_command
+from torchserve_deploy.serve.config_properties import ModelServing, ServerPorts, render_config_properties
+from infra.settings import load_settings
 from tests.expected import SAMPLE, assert_demo_answer
 from tests.mocks import ROOT
 
 pytestmark = pytest.mark.torchserve
 PORTS = ServerPorts(inference=18080, management=18081, metrics=18082, grpc_inference=17070, grpc_management=17071)
 BIN = Path(sys.executable).parent
-HEALTHCHECK = ROOT / "components/docker/ts-healthcheck.py"
+HEALTHCHECK = ROOT / "components/torchserve_deploy/image/docker/ts-healthcheck.py"
 
 
 def non_loopback_ipv4() -> str:
@@ -43,12 +43,12 @@ def server(tmp_path_factory):
     store.mkdir()
     run.mkdir()
     settings = load_settings({}, stack="dev", root=ROOT)
-    demo = settings.models[0]
+    demo = settings.models[0].source
     argv = archive_command(ModelArchiveArgs(source=demo, export_dir=store, project_root=ROOT,
                                             archiver=str(BIN / "torch-model-archiver")))
     subprocess.run(argv, cwd=ROOT, check=True)
-    serving = (ModelServing(demo.name, demo.version, batch_size=settings["batchSize"],
-                            max_batch_delay_ms=settings["maxBatchDelayMs"]),)
+    serving = (ModelServing(demo.name, demo.version, batch_size=settings.models[0].batch_size,
+                            max_batch_delay_ms=settings.models[0].max_batch_delay_ms),)
     config = run / "config.properties"
     config.write_text(render_config_properties(serving, bind_host="127.0.0.1", ports=PORTS, model_store=str(store)))
     log = open(run / "ts.log", "w")

@@ -2,11 +2,11 @@
 → serve chain in the dev stack."""
 import pytest
 
-from components import ValidationError
-from components.docker_cli import render_docker_run
-from components.training import TrainingImage, TrainingImageArgs, TrainingRun, TrainingRunArgs, build_training_spec
-from components.training_params import Param, render_args, resolve
-from infra.stack_settings import load_settings
+from torchserve_deploy import ValidationError
+from torchserve_deploy.container.docker_run import render_docker_run
+from torchserve_deploy.model.training import TrainingImage, TrainingImageArgs, TrainingRun, TrainingRunArgs, build_training_spec
+from torchserve_deploy.model.params import Param, render_args, resolve
+from infra.settings import load_settings
 from tests.mocks import ROOT, evaluate_program, named, only, run_under_mocks
 
 P = "torchserve-deploy:"
@@ -15,37 +15,44 @@ SCHEMA = (Param("epochs", "int", 3), Param("lr", "float", 0.05), Param("pretrain
 
 
 def test_arguments_follow_argparse_conventions_in_a_stable_order():
-    values = resolve(SCHEMA, {"pretrained": "true", "layers": "64,32", "lr": "0.1"}, "k", "m")
+    values = resolve(SCHEMA, {"pretrained": True, "layers": [64, 32], "lr": 0.1}, "k", "m")
     assert render_args(values) == ["--epochs", "3", "--layers", "64", "32", "--lr", "0.1", "--pretrained",
                                    "--train_data", "/data/train.csv"]
-    assert render_args(resolve(SCHEMA, {"lr": "0.1", "layers": "64,32", "pretrained": "true"}, "k", "m")) == \
+    assert render_args(resolve(SCHEMA, {"lr": 0.1, "layers": [64, 32], "pretrained": True}, "k", "m")) == \
         render_args(values)  # order of the settings does not matter
-    assert "--pretrained" not in render_args(resolve(SCHEMA, {"pretrained": "false"}, "k", "m"))
+    assert "--pretrained" not in render_args(resolve(SCHEMA, {"pretrained": False}, "k", "m"))
     assert "--layers" not in render_args(resolve(SCHEMA, {}, "k", "m"))  # empty list: omitted
 
 
-@pytest.mark.parametrize("item,message", [
-    ("demo.epochs=five", "torchserve-deploy:trainingParams: 'demo.epochs=five' is not valid. Allowed: a value of type int for "
-     "demo.epochs. Fix: write demo.epochs=<int>"),
-    ("demo.momentum=0.9", "torchserve-deploy:trainingParams: 'demo.momentum=0.9' is not valid. Allowed: parameters "
-     "the trainer of demo declares: bs, epochs, log_frequency, lr, num_worker, pretrained, train_data, val_data. "
-     "Fix: remove demo.momentum or declare it in the model's training params"),
-    ("demo.pretrained=yes", None),
-    ("epochs=5", None),
-    ("other.epochs=5", None),
+def models(train):
+    return {P + "models": {"demo": {"path": "models/demo", "train": train}}}
+
+
+@pytest.mark.parametrize("train,key,message", [
+    ({"epochs": "five"}, "epochs", "torchserve-deploy:models.demo.train.epochs: 'five' is not valid. Allowed: a "
+     "finite value of type int. Fix: write epochs: <int>"),
+    ({"momentum": 0.9}, "momentum", "torchserve-deploy:models.demo.train.momentum: 0.9 is not valid. Allowed: "
+     "parameters the trainer of models/demo declares: bs, epochs, log_frequency, lr, num_worker, pretrained, "
+     "train_data, val_data. Fix: remove momentum or declare it in the model's training params"),
+    ({"pretrained": "yes"}, "pretrained", None),
+    ({"lr": float("nan")}, "lr", None),
+    ({"lr": float("inf")}, "lr", None),
+    ({"epochs": 5.5}, "epochs", None),
+    ({"train_data": "/data/a\nb"}, "train_data", None),
 ])
-def test_bad_training_params_are_refused(item, message):
+def test_bad_training_params_are_refused(train, key, message):
     with pytest.raises(ValidationError) as err:
-        load_settings({P + "train": True, P + "trainingParams": [item]}, stack="dev", root=ROOT)
-    assert err.value.key == P + "trainingParams"
+        load_settings(models(train), stack="dev", root=ROOT)
+    assert err.value.key == f"{P}models.demo.train.{key}"
     if message:
         assert str(err.value) == message
 
 
-def test_training_params_need_train_on():
+def test_training_needs_a_trainer():
     with pytest.raises(ValidationError) as err:
-        load_settings({P + "trainingParams": ["demo.epochs=5"]}, stack="dev", root=ROOT)
-    assert "set torchserve-deploy:train true" in str(err.value)
+        load_settings({P + "models": {"m": {"path": "tests/corpus/models/valid-no-trainer", "train": {"epochs": 5}}}},
+                      stack="dev", root=ROOT)
+    assert err.value.key == P + "models.m.train" and "declares a training section" in str(err.value)
 
 
 def test_missing_data_path_is_refused(tmp_path):
@@ -54,7 +61,7 @@ def test_missing_data_path_is_refused(tmp_path):
     shutil.copytree(ROOT / "models/demo", tmp_path / "demo")
     shutil.rmtree(tmp_path / "demo/data")
     with pytest.raises(ValidationError) as err:
-        load_settings({P + "models": ["demo"]}, stack="dev", root=tmp_path)
+        load_settings({P + "models": {"demo": {"path": "demo"}}, P + "train": True}, stack="dev", root=tmp_path)
     assert err.value.key == "demo/torchserve-model.yaml: training.data"
 
 
@@ -90,7 +97,7 @@ def test_training_components_under_mocks():
     mocks = run_under_mocks(build)
     image = only(mocks.resources, "docker:index/image:Image")
     assert image.name == "t-image" and image.inputs["build"]["context"] == "models/demo"
-    assert image.inputs["build"]["dockerfile"] == "components/training/Dockerfile"
+    assert image.inputs["build"]["dockerfile"] == "components/torchserve_deploy/model/training_image/Dockerfile"
     assert image.inputs["build"]["args"]["ENTRYPOINT"] == "train.py"
     run = only(mocks.resources, "command:local:Command")
     assert run.name == "t-run" and run.inputs["triggers"] == [run_args().run_digest]
@@ -108,11 +115,12 @@ def test_dev_stack_trains_then_archives_the_checkpoint(dev_resources):
 
 def test_archive_follows_the_training_run():
     plain = named(evaluate_program("dev"), "model-demo-archive").inputs["triggers"]
-    more = named(evaluate_program("dev", {"trainingParams": ["demo.epochs=6"]}), "model-demo-archive").inputs["triggers"]
+    more = named(evaluate_program("dev", {"models": {"demo": {"path": "models/demo", "train": {"epochs": 6}}}}),
+                 "model-demo-archive").inputs["triggers"]
     assert plain != more
 
 
 def test_without_training_the_shipped_weights_are_archived():
-    resources = evaluate_program("dev", {"train": False, "trainingParams": []})
+    resources = evaluate_program("dev", {"models": {"demo": {"path": "models/demo"}}})
     assert not [r for r in resources if r.typ.startswith("torchserve:training")]
     assert "--serialized-file models/demo/model.pt" in named(resources, "model-demo-archive").inputs["create"]

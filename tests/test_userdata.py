@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from components.container_spec import ContainerSpec
-from components.host_userdata import HostPlan, render_user_data, systemd_quote
+from torchserve_deploy.container.spec import ContainerSpec
+from torchserve_deploy.aws.user_data import HostPlan, render_user_data, systemd_quote
 from tests.mocks import committed_stacks, evaluate_program, named, stack_config
 
 EC2 = [s for s in committed_stacks() if stack_config(s).get("torchserve-deploy:host") == "ec2"]

@@ -1,16 +1,16 @@
 """Pure validators (shared by config keys and component arguments)."""
 import pytest
 
-from components import validators as v
-from components.errors import ValidationError
+from torchserve_deploy import validators as v
+from torchserve_deploy.errors import ValidationError
 
 
-@pytest.mark.parametrize("text,mb", [("1g", 1024), ("512m", 512), ("2048m", 2048), ("1048576k", 1024)])
+@pytest.mark.parametrize("text,mb", [("1g", 1024), ("512m", 512), ("2048m", 2048), ("16g", 16384)])
 def test_sizes(text, mb):
     assert v.size_to_mb("k", text) == mb
 
 
-@pytest.mark.parametrize("text", ["1gb", "1G", " 1g", "1", "0g", "1.5g", "", "512k", None, 1024])
+@pytest.mark.parametrize("text", ["1gb", "1G", " 1g", "1", "0g", "1.5g", "", "512k", "1048576k", "1g\n", "9999999g", None, 1024])
 def test_bad_sizes(text):
     with pytest.raises(ValidationError):
         v.size_to_mb("k", text)

@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from components import TorchServeImage, TorchServeImageArgs, ValidationError
-from components.variants import CUDA_VARIANTS, RETIRED_CUDA, resolve_variant
-from infra.stack_settings import load_settings
+from torchserve_deploy import TorchServeImage, TorchServeImageArgs, ValidationError
+from torchserve_deploy.image.variants import CUDA_VARIANTS, RETIRED_CUDA, resolve_variant
+from infra.settings import load_settings
 from tests.dockerfile import stages, target_args
 from tests.mocks import ROOT, evaluate_program, named, only, run_under_mocks
 
@@ -64,7 +64,7 @@ def test_order_of_settings_does_not_matter():
         == load_settings(a, stack="dev", root=ROOT).variant
 
 
-DOCKERFILE = ROOT / "components/docker/Dockerfile"
+DOCKERFILE = ROOT / "components/torchserve_deploy/image/docker/Dockerfile"
 MATRIX = [(bt, acc, cuda) for bt in ("production", "dev", "codebuild")
           for acc, cuda in [("cpu", None)] + [("cuda", c) for c in REQUIRED]]
 
@@ -74,7 +74,7 @@ def test_every_build_type_and_variant_renders_what_a_real_build_needs(build_type
     args = TorchServeImageArgs(build_type=build_type, accelerator=accelerator, cuda_version=cuda, project_root=ROOT)
     image = only(run_under_mocks(lambda: TorchServeImage("ts", args)).resources, "docker:index/image:Image").inputs
     build = image["build"]
-    assert build["target"] == build_type and build["context"] == "components/docker"
+    assert build["target"] == build_type and build["context"] == "components/torchserve_deploy/image/docker"
     # Every ARG the target's stages read is given, and nothing the target ignores.
     assert set(build["args"]) == target_args(DOCKERFILE, build_type)
     var = resolve_variant(accelerator=accelerator, cuda_version=cuda, torch_version=None, platform="linux/amd64")

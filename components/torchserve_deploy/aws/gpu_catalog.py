@@ -1,0 +1,86 @@
+"""EC2 GPU instance families and what runs on them (pure data + validators).
+
+Facts from shared/reference/ec2-gpu.md: GPU per family, whether the DLAMI Base OSS supports it, whether
+NVIDIA's open kernel modules drive it (Turing and newer), and the newest CUDA it can run (Volta stops
+at 12.x and needs the proprietary R580 branch or older).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torchserve_deploy.aws.limits import instance_type as instance_type_shape
+from torchserve_deploy.errors import ValidationError
+from torchserve_deploy.image.variants import Variant
+
+DLAMI_DRIVER = "595"  # DLAMI Base OSS driver branch (Sep–Oct 2026 releases: 595.91.07)
+DLAMI_SSM = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-{version}/latest/ami-id"
+UBUNTU_SSM = "/aws/service/canonical/ubuntu/server/{version}/stable/current/amd64/hvm/ebs-gp3/ami-id"
+UBUNTU_VERSIONS = ("22.04", "24.04")
+DRIVER_BRANCHES = ("570", "575", "580", "590", "595")
+
+
+@dataclass(frozen=True)
+class GpuFamily:
+    family: str
+    gpu: str
+    architecture: str
+    compute_capability: str
+    open_modules: bool
+    """NVIDIA's open kernel modules support it (Turing and newer); Volta needs the proprietary ones."""
+    dlami: bool
+    """The DLAMI Base OSS lists it among its supported instances."""
+    max_cuda_major: int | None = None
+    max_driver_branch: int | None = None
+
+
+FAMILIES: dict[str, GpuFamily] = {f.family: f for f in (
+    GpuFamily("g4dn", "T4", "Turing", "7.5", True, True),
+    GpuFamily("g5", "A10G", "Ampere", "8.6", True, True),
+    GpuFamily("g6", "L4", "Ada", "8.9", True, True),
+    GpuFamily("gr6", "L4", "Ada", "8.9", True, True),
+    GpuFamily("g6e", "L40S", "Ada", "8.9", True, True),
+    GpuFamily("p4d", "A100", "Ampere", "8.0", True, True),
+    GpuFamily("p4de", "A100 80GB", "Ampere", "8.0", True, True),
+    GpuFamily("p5", "H100", "Hopper", "9.0", True, True),
+    GpuFamily("p5e", "H200", "Hopper", "9.0", True, True),
+    GpuFamily("p5en", "H200", "Hopper", "9.0", True, True),
+    GpuFamily("p3", "V100", "Volta", "7.0", False, False, max_cuda_major=12, max_driver_branch=580),
+)}
+
+# On-demand Linux list prices, us-east-1, USD per hour (reference notes; check the pricing page).
+PRICES_PER_HOUR = {"g4dn.xlarge": 0.526, "g5.xlarge": 1.006, "g6.xlarge": 0.8048, "g6e.xlarge": 1.861,
+                   "p3.2xlarge": 3.06}
+
+
+def gpu_family(key: str, instance_type: object) -> GpuFamily:
+    family, _ = instance_type_shape(key, instance_type)
+    if family not in FAMILIES:
+        raise ValidationError(key, instance_type, "a GPU instance type of family " + ", ".join(FAMILIES),
+                              f"set {key} to g4dn.xlarge (T4, cheapest), g5.xlarge (A10G) or g6.xlarge (L4)")
+    return FAMILIES[family]
+
+
+def check_host(prefix: str, family: GpuFamily, variant: Variant, ami_route: str, driver_branch: str) -> None:
+    """The CUDA variant and AMI route must suit the GPU and its driver."""
+    if variant.accelerator != "cuda":
+        raise ValidationError(f"{prefix}accelerator", variant.accelerator, "cuda on a GPU host",
+                              f"set {prefix}accelerator to cuda and {prefix}cudaVersion to cu126")
+    if ami_route == "dlami" and not family.dlami:
+        raise ValidationError(f"{prefix}amiRoute", ami_route,
+                              f"ubuntu for {family.family} ({family.gpu}): the DLAMI Base OSS does not support it",
+                              f"set {prefix}amiRoute to ubuntu (proprietary driver branch ≤ {family.max_driver_branch})")
+    branch = int(DLAMI_DRIVER if ami_route == "dlami" else driver_branch)
+    if family.max_driver_branch is not None and branch > family.max_driver_branch:
+        raise ValidationError(f"{prefix}nvidiaDriverBranch", driver_branch,
+                              f"≤ {family.max_driver_branch} for {family.gpu} (the last branch that supports {family.architecture})",
+                              f"set {prefix}nvidiaDriverBranch to {family.max_driver_branch}")
+    cuda_major = int(variant.cuda_version[2:-1]) if variant.cuda_version else 0
+    if family.max_cuda_major is not None and cuda_major > family.max_cuda_major:
+        raise ValidationError(f"{prefix}cudaVersion", variant.cuda_version,
+                              f"CUDA ≤ {family.max_cuda_major}.x on {family.gpu}", f"set {prefix}cudaVersion to cu126")
+    needed = int(str(variant.min_driver).split(".")[0])
+    if branch < needed:
+        raise ValidationError(f"{prefix}nvidiaDriverBranch" if ami_route == "ubuntu" else f"{prefix}cudaVersion",
+                              driver_branch if ami_route == "ubuntu" else variant.cuda_version,
+                              f"a driver branch ≥ {needed} for {variant.cuda_version} (minimum {variant.min_driver})",
+                              f"set {prefix}nvidiaDriverBranch to 580, or pick an older cudaVersion")

@@ -1,0 +1,170 @@
+"""TorchServeServer: the serving container on a Docker host.
+
+Creates one `docker.Container` (child `<name>-container`) from a `ContainerSpec`:
+ports 8080/8081/8082/7070/7071 (management, metrics and gRPC management on 127.0.0.1 only),
+shm 1 GiB, ulimits memlock=-1 and stack=67108864, optional GPUs, the model store mounted
+read-only, a generated config.properties, restart policy, log rotation, and a healthcheck that is
+healthy only when every configured model has READY workers.
+
+Outputs: `container_name`, `inference_url`, `management_url`, `metrics_url`, `model_names`,
+`token_command` (how a client reads the inference key).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from torchserve_deploy import validators as v
+from torchserve_deploy.container.spec import (
+    LOOPBACK,
+    ContainerSpec,
+    FileUpload,
+    Healthcheck,
+    LogConfig,
+    Mount,
+    PortBinding,
+    serving_ulimits,
+)
+from torchserve_deploy.constants import ANY_IPV4, CONTAINER_USER
+from torchserve_deploy.container.pulumi_args import render_container_args
+from torchserve_deploy.errors import ValidationError
+from torchserve_deploy.serve.config_properties import (
+    CONTAINER_CONFIG,
+    CONTAINER_KEY_FILE,
+    CONTAINER_MODEL_STORE,
+    ModelServing,
+    ServerPorts,
+    render_config_properties,
+)
+
+HEALTHCHECK_BIN = "/usr/local/bin/ts-healthcheck"
+
+
+@dataclass(frozen=True)
+class TorchServeServerArgs:
+    """Arguments of TorchServeServer. Defaults are the secure, production-ready ones."""
+
+    container_name: str
+    image: pulumi.Input[str]
+    """Image to run: the built image's ID/digest (an Output), so a new image replaces the container."""
+    image_ref: str
+    """Human-readable image reference (repository:tag), used in renderings such as compose."""
+    models: tuple[ModelServing, ...]
+    store: Mount
+    """The model store, mounted read-only at /home/model-server/model-store."""
+    host_ports: ServerPorts = ServerPorts()
+    inference_bind: str = LOOPBACK
+    metrics_bind: str = LOOPBACK
+    grpc_inference_bind: str = LOOPBACK
+    shm_size_mb: int = 1024
+    ulimit_memlock: int = -1
+    ulimit_stack: int = 67108864
+    gpus: str | None = None
+    token_auth: bool = True
+    token_expiration_min: int = 60
+    restart: str = "unless-stopped"
+    log_max_size_mb: int = 10
+    log_max_files: int = 3
+    log: LogConfig | None = None
+    """Another log driver (e.g. awslogs to CloudWatch on EC2); None rotates json-file logs locally."""
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        arg = "TorchServeServerArgs."
+        v.container_name(arg + "container_name", self.container_name)
+        if not self.models:
+            raise ValidationError(arg + "models", self.models, "at least one ModelServing", "add a model")
+        v.unique(arg + "models", [m.name for m in self.models])
+        for name, number in self.host_ports.as_dict().items():
+            v.port(f"{arg}host_ports.{name}", number)
+        v.distinct_ports(arg + "host_ports", self.host_ports.as_dict())
+        for name in ("inference_bind", "metrics_bind", "grpc_inference_bind"):
+            v.bind_address(arg + name, getattr(self, name))
+        v.gpus(arg + "gpus", self.gpus or "")
+        v.one_of(arg + "restart", self.restart, v.RESTART_POLICIES)
+        if self.shm_size_mb < 1:
+            raise ValidationError(arg + "shm_size_mb", self.shm_size_mb, "at least 1 (MiB)", "use 1024")
+
+
+def _client_host(bind: str) -> str:
+    """Where a client on the Docker host reaches a port published on `bind`."""
+    return LOOPBACK if bind == ANY_IPV4 else bind
+
+
+def build_server_spec(args: TorchServeServerArgs) -> ContainerSpec:
+    """The one description of the serving container (pure)."""
+    inside = ServerPorts()
+    hp = args.host_ports
+    ports = (
+        PortBinding(inside.inference, hp.inference, args.inference_bind),
+        # Management and gRPC management can register models and run code (ShellTorch):
+        # they are published on the host's loopback only, whatever the other settings.
+        PortBinding(inside.management, hp.management, LOOPBACK),
+        PortBinding(inside.metrics, hp.metrics, args.metrics_bind),
+        PortBinding(inside.grpc_inference, hp.grpc_inference, args.grpc_inference_bind),
+        PortBinding(inside.grpc_management, hp.grpc_management, LOOPBACK),
+    )
+    config = render_config_properties(
+        args.models, token_auth=args.token_auth, token_expiration_min=args.token_expiration_min
+    )
+    return ContainerSpec(
+        name=args.container_name,
+        image=args.image_ref,
+        command=("serve",),
+        env=(("TS_CONFIG_FILE", CONTAINER_CONFIG),),
+        ports=ports,
+        mounts=(Mount(CONTAINER_MODEL_STORE, args.store.source, args.store.kind, read_only=True),),
+        files=(FileUpload(CONTAINER_CONFIG, config),),
+        ulimits=serving_ulimits(args.ulimit_memlock, args.ulimit_stack),
+        shm_size_mb=args.shm_size_mb,
+        gpus=args.gpus,
+        user=CONTAINER_USER,
+        healthcheck=Healthcheck(test=(HEALTHCHECK_BIN, *(m.name for m in args.models))),
+        restart=args.restart,
+        log=args.log or LogConfig(options=(("max-file", str(args.log_max_files)),
+                                           ("max-size", f"{args.log_max_size_mb}m"))),
+        labels=args.labels,
+    )
+
+
+class TorchServeServer(pulumi.ComponentResource):
+    """The TorchServe container on the provider's Docker host (see module docstring)."""
+
+    container_name: pulumi.Output[str]
+    inference_url: pulumi.Output[str]
+    management_url: pulumi.Output[str]
+    metrics_url: pulumi.Output[str]
+    model_names: pulumi.Output[list[str]]
+    token_command: pulumi.Output[str]
+
+    def __init__(self, name: str, args: TorchServeServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("torchserve:server:TorchServeServer", name, None, opts)
+        self.spec = build_server_spec(args)
+        self.container = docker.Container(
+            f"{name}-container",
+            **render_container_args(self.spec, image=args.image),
+            # The replacement reuses the name and host ports, so the old container must go first
+            # (pulumi-docker#1356); almost every container input forces a replacement.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        hp = args.host_ports
+        self.container_name = self.container.name
+        self.inference_url = pulumi.Output.from_input(f"http://{_client_host(args.inference_bind)}:{hp.inference}")
+        self.management_url = pulumi.Output.from_input(f"http://{LOOPBACK}:{hp.management}")
+        self.metrics_url = pulumi.Output.from_input(f"http://{_client_host(args.metrics_bind)}:{hp.metrics}/metrics")
+        self.model_names = pulumi.Output.from_input([m.name for m in args.models])
+        self.token_command = self.container.name.apply(
+            lambda c: f"docker exec {c} cat {CONTAINER_KEY_FILE}  # use .inference.key as 'Authorization: Bearer <key>'"
+        )
+        self.register_outputs(
+            {
+                "container_name": self.container_name,
+                "inference_url": self.inference_url,
+                "management_url": self.management_url,
+                "metrics_url": self.metrics_url,
+                "model_names": self.model_names,
+                "token_command": self.token_command,
+            }
+        )

@@ -1,0 +1,110 @@
+"""Checks that relate settings to each other and to the host (pure): variant, stores, ports, GPUs,
+URLs and secrets, host paths, and the ec2 host's instance, AMI route, driver and exposure."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Literal
+
+from infra.settings.keys import Ec2Section, ImageSection, ModelDefaults, ServerSection, StoreSection
+from infra.settings.paths import confined, host_roots
+from infra.settings.types import ModelSettings, Settings
+from torchserve_deploy import validators as v
+from torchserve_deploy.aws import limits
+from torchserve_deploy.aws.ecr import ecr_repository_url
+from torchserve_deploy.aws.gpu_catalog import check_host, gpu_family
+from torchserve_deploy.constants import ANY_IPV4, LOOPBACK, PROJECT
+from torchserve_deploy.errors import ValidationError
+from torchserve_deploy.image.variants import resolve_variant
+
+P = PROJECT + ":"
+
+
+def _urls(image: ImageSection, secrets: frozenset[str]) -> None:
+    for name, value, what in (("pipIndexUrl", image.pip_index_url, "package index"),
+                              ("torchIndexUrl", image.torch_index_url, "package index"),
+                              ("devSourceRepo", image.dev_source_repo, "git repository")):
+        if not value:
+            continue
+        v.url(P + name, value, allow_http=image.allow_insecure_indexes and what == "package index", what=what)
+        if v.has_credentials(value) and name not in secrets:
+            raise ValidationError(P + name, v.without_credentials(value) + " (with credentials)",
+                                  "credentials only in a secret value (they would be stored in plain text)",
+                                  f"pulumi config set --secret {P}{name} <url>")
+
+
+def _ports(server: ServerSection) -> None:
+    v.distinct_ports(P + "*Port", {"inferencePort": server.inference_port, "managementPort": server.management_port,
+                                   "metricsPort": server.metrics_port, "grpcInferencePort": server.grpc_inference_port,
+                                   "grpcManagementPort": server.grpc_management_port})
+
+
+def _ec2(image: ImageSection, server: ServerSection, ec2: Ec2Section, gpus: str | None,
+         config: Mapping[str, Any]) -> str:
+    """The ec2 host's own rules; returns the region."""
+    family = gpu_family(P + "instanceType", ec2.instance_type)
+    variant = resolve_variant(accelerator=image.accelerator, cuda_version=image.cuda_version or None,
+                              torch_version=image.torch_version or None, platform=image.platform, key_prefix=P)
+    check_host(P, family, variant, ec2.ami_route, ec2.nvidia_driver_branch)
+    if not config.get("aws:region"):
+        raise ValidationError("aws:region", None, "the AWS region of the ec2 stack", "pulumi config set aws:region us-east-1")
+    region = limits.region("aws:region", config["aws:region"])
+    if gpus is None:
+        raise ValidationError(P + "gpus", "", '"all" or device indexes on a GPU host', f"pulumi config set {P}gpus all")
+    if not ec2.inference_cidrs and not ec2.inference_security_group_id:
+        raise ValidationError(P + "inferenceCidrs", [], "at least one private client CIDR, or inferenceSecurityGroupId",
+                              f"set {P}inferenceCidrs to your clients' CIDRs (or a load balancer's security group)")
+    if server.inference_bind != ANY_IPV4:
+        raise ValidationError(P + "inferenceBind", server.inference_bind,
+                              "0.0.0.0 on an ec2 host (the security group decides who reaches 8080)",
+                              f"pulumi config set {P}inferenceBind 0.0.0.0")
+    if bool(ec2.metrics_cidr) != (server.metrics_bind == ANY_IPV4):
+        raise ValidationError(P + "metricsBind", server.metrics_bind,
+                              "0.0.0.0 when metricsCidr is set, 127.0.0.1 when it is not",
+                              f"set {P}metricsBind to match {P}metricsCidr")
+    limits.check_gp3((P + "modelStoreGb", P + "modelStoreIops", P + "modelStoreThroughputMbs"),
+                     ec2.model_store_gb, ec2.model_store_iops, ec2.model_store_throughput_mbs)
+    return region
+
+
+def relate(*, stack: str, root: Path, host: Literal["local", "ec2"], config: Mapping[str, Any],
+           secrets: frozenset[str], image: ImageSection, server: ServerSection, defaults: ModelDefaults,
+           store: StoreSection, ec2: Ec2Section) -> Settings:
+    """Settings without models: every check that does not need the model directories."""
+    variant = resolve_variant(accelerator=image.accelerator, cuda_version=image.cuda_version or None,
+                              torch_version=image.torch_version or None, platform=image.platform, key_prefix=P)
+    _urls(image, secrets)
+    if image.ecr_repository:
+        if host == "local" and not image.image_push:
+            raise ValidationError(P + "ecrRepository", image.ecr_repository, "a repository only when imagePush is true",
+                                  f"pulumi config set {P}imagePush true, or clear {P}ecrRepository")
+        ecr_repository_url(P + "ecrRepository", image.ecr_repository)
+    v.one_of(P + "modelStore", store.model_store, ("ebs",) if host == "ec2" else ("hostDir", "volume"))
+    _ports(server)
+    gpus = v.gpus(P + "gpus", server.gpus)
+    if gpus is not None and variant.accelerator != "cuda":
+        raise ValidationError(P + "gpus", gpus, "no GPUs for a cpu image (its torch has no CUDA)",
+                              f"set {P}accelerator to cuda with a {P}cudaVersion, or clear {P}gpus")
+    region = _ec2(image, server, ec2, gpus, config) if host == "ec2" else None
+    if host == "local" and server.inference_bind == ANY_IPV4 and server.metrics_bind == LOOPBACK:
+        pass  # publishing inference on every interface is allowed locally; management never moves
+    roots = host_roots(P + "hostPathRoots", store.host_path_roots)
+    container = server.container_name or f"torchserve-{stack}"
+    v.container_name(P + "containerName", container)
+    return Settings(
+        stack=stack, root=root, host=host, image=image, server=server, defaults=defaults, store=store, ec2=ec2,
+        models=(), region=region, secret_keys=secrets, variant=variant, gpus=gpus,
+        shm_size_mb=v.size_to_mb(P + "shmSize", server.shm_size, low_mb=16, high_mb=256 * 1024),
+        log_max_size_mb=v.size_to_mb(P + "logMaxSize", server.log_max_size, high_mb=1024),
+        container_name=container,
+        store_path=confined(P + "modelStorePath", store.model_store_path or f".build/{stack}/model-store", root, roots),
+        store_volume=store.model_store_volume or f"torchserve-{stack}-models",
+        training_outputs=confined(P + "trainingOutputsPath", store.training_outputs_path or f".build/{stack}/training",
+                                  root, roots),
+        roots=roots)
+
+
+def finish(s: Settings, models: tuple[ModelSettings, ...]) -> Settings:
+    v.unique(P + "models", [m.name for m in models])
+    return replace(s, models=models)
