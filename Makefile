@@ -46,7 +46,7 @@ test: prereqs $(VENV)/.test-deps
 	$(PY) -m pytest
 
 test-unit: $(VENV)/.test-deps
-	$(PY) -m pytest -m "not torchserve and not docker"
+	$(PY) -m pytest -m "not torchserve and not docker and not root and not system"
 
 test-torchserve: prereqs $(VENV)/.test-deps
 	$(PY) -m pytest -m torchserve

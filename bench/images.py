@@ -7,7 +7,7 @@ import sys
 
 from bench.results import Measurement, measure
 from tests.engine import BASE_IMAGE, Engine, build_declared_image, ensure_base_image
-from tests.mocks import evaluate_program, named, only
+from tests.mocks import evaluate_program, named
 
 SIZE_TARGET_BYTES = 1.2e9  # 1.2 GB uncompressed, decimal, as `docker images` reports
 

@@ -24,7 +24,7 @@ def work_inputs(resources) -> str:
 
 
 def run() -> list[Measurement]:
-    first = evaluate_program("dev", {"train": False, "trainingParams": []})
+    first = evaluate_program("dev", {"models": {"demo": {"path": "models/demo"}}})
     engine = Engine()
     try:
         client = engine.client
@@ -38,7 +38,7 @@ def run() -> list[Measurement]:
     finally:
         engine.close()
     started = time.monotonic()
-    again = evaluate_program("dev", {"train": False, "trainingParams": []})
+    again = evaluate_program("dev", {"models": {"demo": {"path": "models/demo"}}})
     redeploy = time.monotonic() - started
     assert work_inputs(again) == work_inputs(first), "unchanged config produced different image/archive inputs"
     return [measure("redeploy with no change vs cold build (image + archive)", redeploy, "s", cold,

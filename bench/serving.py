@@ -14,11 +14,12 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.results import Measurement, measure
-from bench.wrk import run_wrk
+from infra.settings import load_settings
 from torchserve_deploy.model.archive import ModelArchiveArgs, ModelSource, archive_command
 from torchserve_deploy.serve.config_properties import ModelServing, render_config_properties
-from infra.stack_settings import load_settings
+
+from bench.results import Measurement, measure
+from bench.wrk import run_wrk
 from tests.engine import Engine, build_declared_image, ensure_base_image, exec_json, realize_container, wait_healthy
 from tests.mocks import ROOT, evaluate_program, named, only
 
@@ -43,7 +44,7 @@ def models() -> dict[str, tuple[ModelSource, dict]]:
     weights = WORK / "wide.pt"
     if not weights.exists():
         subprocess.run([str(ROOT / ".venv/bin/python"), str(wide_dir / "make_weights.py"), str(weights)], check=True)
-    demo = load_settings({}, stack="dev", root=ROOT).models[0]
+    demo = load_settings({}, stack="dev", root=ROOT).models[0].source
     wide = ModelSource(name="wide", version="1.0", handler=ROOT / "models/demo/handler.py",
                        model_file=wide_dir / "model.py", serialized_file=weights)
     return {"demo": (demo, {"data": [1.0, 2.0, 3.0, 4.0]}),
@@ -54,9 +55,9 @@ def generated_config(model: str, **serving) -> str:
     """The config this module generates for the dev stack's settings, serving `model` (`serving` overrides
     ModelServing fields, for the ablations)."""
     s = load_settings({}, stack="dev", root=ROOT)
-    w = s["workersPerModel"]
-    fields = {"min_workers": w, "max_workers": w, "batch_size": s["batchSize"],
-              "max_batch_delay_ms": s["maxBatchDelayMs"], **serving}
+    m = s.models[0]
+    fields = {"min_workers": m.workers, "max_workers": m.workers, "batch_size": m.batch_size,
+              "max_batch_delay_ms": m.max_batch_delay_ms, **serving}
     return render_config_properties((ModelServing(model, **fields),))
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pulumi  # noqa: E402
-import pulumi.runtime.config as runtime_config  # noqa: E402
+import pulumi
+import pulumi.runtime.config as runtime_config
+from torchserve_deploy.errors import ValidationError
 
-from infra.deliver import ec2, local  # noqa: E402
-from infra.plan import ROOT, make_plan  # noqa: E402
-from infra.settings import load_settings  # noqa: E402
-from torchserve_deploy.errors import ValidationError  # noqa: E402
+from infra.deliver import ec2, local
+from infra.plan import ROOT, make_plan
+from infra.settings import load_settings
 
 
 def main() -> None:

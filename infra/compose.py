@@ -12,12 +12,13 @@ import os
 import sys
 from pathlib import Path
 
-from infra.deliver.compose import compose_services
-from infra.offline import stack_settings
-from infra.plan import ROOT, make_plan
 from torchserve_deploy.constants import CONTAINER_UID
 from torchserve_deploy.container.compose import render_compose
 from torchserve_deploy.errors import ValidationError
+
+from infra.deliver.compose import compose_services
+from infra.offline import stack_settings
+from infra.plan import ROOT, make_plan
 
 
 def write(stack: str) -> Path:

@@ -6,17 +6,18 @@ import hashlib
 import json
 import os
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
-
-from infra.settings import Settings, load_settings
-from infra.settings.keys import KEYS
 from torchserve_deploy.constants import PROJECT
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.yaml_strict import load_yaml
+
+from infra.settings import Settings, load_settings
+from infra.settings.keys import KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.settings import ModelSettings, Settings
 from torchserve_deploy.aws.bucket import ModelBucketArgs
 from torchserve_deploy.aws.ebs_store import MODEL_STORE_DIR, EbsModelStoreArgs
 from torchserve_deploy.aws.ecr import EcrRepositoryArgs
@@ -23,6 +22,8 @@ from torchserve_deploy.model.training import TrainingImageArgs, TrainingRunArgs,
 from torchserve_deploy.serve.config_properties import ModelServing, ServerPorts
 from torchserve_deploy.serve.server import TorchServeServerArgs
 from torchserve_deploy.serve.store import ModelStoreArgs
+
+from infra.settings import ModelSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Pulumi.yaml's runtime virtualenv; the archive command runs in the project root.

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from torchserve_deploy.constants import PROJECT
 
 from infra.settings.keys import KEYS, MODELS_DEFAULT, MODELS_DOC, MODELS_KEY
-from torchserve_deploy.constants import PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "# The config block is generated from infra/settings/keys.py: python -m infra.project_file\n"

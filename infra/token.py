@@ -14,6 +14,7 @@ import sys
 import urllib.request
 
 from torchserve_deploy.serve.config_properties import CONTAINER_KEY_FILE
+
 from infra.offline import stack_settings
 
 

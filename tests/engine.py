@@ -50,12 +50,12 @@ class Engine:
             client = docker.from_env(timeout=600)
             client.ping()
             return client
-        except Exception:  # noqa: BLE001 - any failure means "no engine answering"
+        except Exception:
             return None
 
     def _start(self):
         dockerd = shutil.which("dockerd")
-        assert dockerd, "no Docker engine answers and dockerd is not installed: apt-get install docker.io (.ci/run does)"
+        assert dockerd, "no Docker engine answers and dockerd is not installed: apt-get install docker.io (make test runs tools/prereqs.sh, which does)"
         assert os.geteuid() == 0, "no Docker engine answers and starting dockerd needs root"
         CACHE.mkdir(exist_ok=True)
         log = open(CACHE / "dockerd.log", "ab")
@@ -81,7 +81,7 @@ def ensure_base_image(client) -> str:
         return BASE_IMAGE
     except docker.errors.ImageNotFound:
         pass
-    assert shutil.which("debootstrap"), "debootstrap is missing: apt-get install debootstrap (.ci/run does)"
+    assert shutil.which("debootstrap"), "debootstrap is missing: apt-get install debootstrap (make test runs tools/prereqs.sh, which does)"
     with tempfile.TemporaryDirectory() as tmp:
         rootfs, tar = Path(tmp) / "rootfs", Path(tmp) / "rootfs.tar"
         subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs), "http://deb.debian.org/debian"],
@@ -137,7 +137,7 @@ def _requirements(path: Path) -> list[str]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+    def log_message(self, format, *args):
         pass
 
 

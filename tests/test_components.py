@@ -1,14 +1,22 @@
 """Each component under mocks: the inputs of every child it registers."""
 import pytest
-
-from torchserve_deploy import (ModelArchive, ModelArchiveArgs, ModelStore, ModelStoreArgs, TorchServeImage,
-                        TorchServeImageArgs, TorchServeServer, TorchServeServerArgs, ValidationError)
-from torchserve_deploy.model.archive import archive_command
+from torchserve_deploy import (
+    ModelArchive,
+    ModelArchiveArgs,
+    ModelStore,
+    ModelStoreArgs,
+    TorchServeImage,
+    TorchServeImageArgs,
+    TorchServeServer,
+    TorchServeServerArgs,
+    ValidationError,
+)
 from torchserve_deploy.container.spec import Mount
 from torchserve_deploy.image.serving import content_tag
+from torchserve_deploy.model.archive import archive_command
 from torchserve_deploy.serve.config_properties import ModelServing, ServerPorts
-from tests.mocks import load_model
-from tests.mocks import ROOT, only, run_under_mocks
+
+from tests.mocks import ROOT, load_model, only, run_under_mocks
 
 DEMO = load_model(ROOT, "models/demo")
 

@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-
 from torchserve_deploy.container.compose import ComposeService, render_compose
 from torchserve_deploy.container.spec import ContainerSpec, Mount
+
 from infra.compose import write
 from infra.deliver.compose import compose_services
 from infra.offline import stack_settings
-from infra.plan import make_plan
-from infra.plan import ROOT
+from infra.plan import ROOT, make_plan
 from tests.mocks import named, only
 
 GOLDEN = ROOT / "tests/golden/compose-dev.yml"

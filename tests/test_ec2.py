@@ -5,11 +5,11 @@ import shlex
 
 import pytest
 import yaml
+from torchserve_deploy.aws.ebs_store import EbsModelStore, EbsModelStoreArgs
 
 from infra.offline import stack_settings as settings
 from infra.plan import make_plan
 from tests.mocks import evaluate_program, named, run_under_mocks
-from torchserve_deploy.aws.ebs_store import EbsModelStore, EbsModelStoreArgs
 
 EC2_STACKS = ["staging", "prod"]
 

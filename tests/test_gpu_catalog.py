@@ -1,8 +1,8 @@
 """GPU hosts: only GPU families, and CUDA variant, AMI route and driver that suit the GPU."""
 import pytest
-
-from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.aws.gpu_catalog import FAMILIES, PRICES_PER_HOUR, gpu_family
+from torchserve_deploy.errors import ValidationError
+
 from infra.settings import load_settings
 from tests.mocks import ROOT, stack_config
 

@@ -1,8 +1,8 @@
 """TorchServeImage under mocks: registry push, custom tags, extra packages, and the codebuild stack."""
 import pytest
-
 from torchserve_deploy import TorchServeImage, TorchServeImageArgs, ValidationError
 from torchserve_deploy.aws.ecr import EcrRepository, EcrRepositoryArgs, ecr_repository_url, registry_server
+
 from infra.settings import load_settings
 from tests.mocks import ROOT, evaluate_program, is_secret, named, only, run_under_mocks, unsecret
 

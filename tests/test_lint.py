@@ -30,3 +30,17 @@ def test_hadolint():
 def test_shellcheck():
     result = subprocess.run([tool("shellcheck"), *map(str, SCRIPTS)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff():
+    """The whole repository passes ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade)."""
+    result = subprocess.run([tool("ruff"), "check", "--no-cache", str(ROOT)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_on_the_package():
+    """The installable package type-checks under mypy --strict (configured in pyproject.toml)."""
+    result = subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success" in result.stdout

@@ -7,14 +7,14 @@ import shlex
 
 import pytest
 import yaml
-
 from torchserve_deploy.aws.gpu_catalog import FAMILIES
+
 from tests.mocks import committed_stacks, evaluate_program
 
 MANAGEMENT = (8081, 7071)
 OPEN = ("0.0.0.0/0", "::/0")
 
-LOCAL_MATRIX = [dict(zip(("inferenceBind", "metricsBind", "grpcInferenceBind", "gpus", "accelerator", "cudaVersion"), v))
+LOCAL_MATRIX = [dict(zip(("inferenceBind", "metricsBind", "grpcInferenceBind", "gpus", "accelerator", "cudaVersion"), v, strict=False))
                 for v in itertools.product(("127.0.0.1", "0.0.0.0"), ("127.0.0.1", "0.0.0.0"), ("127.0.0.1", "0.0.0.0"),
                                            ("",), ("cpu",), ("",))]
 LOCAL_MATRIX += [{"accelerator": "cuda", "cudaVersion": c, "gpus": g, "inferenceBind": "0.0.0.0"}

@@ -1,8 +1,8 @@
 """Project layout contract: Pulumi.yaml declares exactly the program's keys and defaults; README documents them."""
 import yaml
+from torchserve_deploy.constants import PROJECT
 
 from infra.settings.keys import KEYS, MODELS_KEY
-from torchserve_deploy.constants import PROJECT
 from tests.mocks import ROOT
 
 PROJECT_FILE = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())

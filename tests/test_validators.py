@@ -1,6 +1,5 @@
 """Pure validators (shared by config keys and component arguments)."""
 import pytest
-
 from torchserve_deploy import validators as v
 from torchserve_deploy.errors import ValidationError
 

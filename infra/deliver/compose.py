@@ -3,12 +3,13 @@ the same specs as the Pulumi resources. Secret build args become `${TORCHSERVE_D
 references that compose reads from the environment: the file never holds a secret or an encrypted blob."""
 from __future__ import annotations
 
-from infra.plan import Plan
 from torchserve_deploy.container.compose import ComposeBuild, ComposeService
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.model.archive import build_archiver_spec
 from torchserve_deploy.model.training import TRAINING_DOCKERFILE, build_training_spec
 from torchserve_deploy.serve.server import build_server_spec
+
+from infra.plan import Plan
 
 DONE = "service_completed_successfully"
 

@@ -6,8 +6,6 @@ from dataclasses import replace
 
 import pulumi
 import pulumi_aws as aws
-
-from infra.plan import Plan
 from torchserve_deploy.aws.bucket import ModelBucket
 from torchserve_deploy.aws.ebs_store import EbsModelStore
 from torchserve_deploy.aws.ecr import EcrRepository
@@ -19,6 +17,8 @@ from torchserve_deploy.image.serving import TorchServeImage
 from torchserve_deploy.model.archive import ModelArchive
 from torchserve_deploy.serve.config_properties import ServerPorts
 from torchserve_deploy.serve.server import build_server_spec
+
+from infra.plan import Plan
 
 
 def build_image(plan: Plan) -> tuple[TorchServeImage, EcrRepository]:

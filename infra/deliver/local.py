@@ -4,14 +4,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pulumi
-
-from infra.plan import Plan
 from torchserve_deploy.aws.ecr import EcrRepository
 from torchserve_deploy.image.serving import TorchServeImage
 from torchserve_deploy.model.archive import ModelArchive
 from torchserve_deploy.model.training import TrainingImage, TrainingRun
 from torchserve_deploy.serve.server import TorchServeServer
 from torchserve_deploy.serve.store import ModelStore
+
+from infra.plan import Plan
 
 
 def build_image(plan: Plan) -> TorchServeImage:

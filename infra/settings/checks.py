@@ -7,9 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from infra.settings.keys import Ec2Section, ImageSection, ModelDefaults, ServerSection, StoreSection
-from infra.settings.paths import confined, host_roots
-from infra.settings.types import ModelSettings, Settings
 from torchserve_deploy import validators as v
 from torchserve_deploy.aws import limits
 from torchserve_deploy.aws.ecr import ecr_repository_url
@@ -17,6 +14,10 @@ from torchserve_deploy.aws.gpu_catalog import check_host, gpu_family
 from torchserve_deploy.constants import ANY_IPV4, LOOPBACK, PROJECT
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.image.variants import resolve_variant
+
+from infra.settings.keys import Ec2Section, ImageSection, ModelDefaults, ServerSection, StoreSection
+from infra.settings.paths import confined, host_roots
+from infra.settings.types import ModelSettings, Settings
 
 P = PROJECT + ":"
 

@@ -14,19 +14,29 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
-
-from infra.settings import checks
-from infra.settings.keys import (HOST_KEY, KEY_BY_NAME, KEYS, MODELS_DEFAULT, MODELS_KEY, RETIRED, SECTIONS, K,
-                                 ModelEntry, full_key)
-from infra.settings.paths import confined
 from torchserve_deploy import validators as v
 from torchserve_deploy.constants import PROJECT
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.model.manifest import MANIFEST, load_manifest
 from torchserve_deploy.model.params import resolve
-from infra.settings.types import ModelSettings, Settings
 from torchserve_deploy.model.source import ModelSource
 from torchserve_deploy.yaml_strict import load_json
+
+from infra.settings import checks
+from infra.settings.keys import (
+    HOST_KEY,
+    KEY_BY_NAME,
+    KEYS,
+    MODELS_DEFAULT,
+    MODELS_KEY,
+    RETIRED,
+    SECTIONS,
+    K,
+    ModelEntry,
+    full_key,
+)
+from infra.settings.paths import confined
+from infra.settings.types import ModelSettings, Settings
 
 # Namespaces a stack file may also use (providers the program creates resources with).
 OTHER_NAMESPACES = ("aws", "docker", "command", "pulumi")

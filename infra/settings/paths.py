@@ -39,5 +39,5 @@ def confined(key: str, value: str, repo: Path, roots: tuple[Path, ...]) -> Path:
     if not inside or path.is_relative_to(repo.resolve() / ".git"):
         allowed = "a path strictly inside the repository" + (" or " + ", ".join(map(str, roots)) if roots else "")
         raise ValidationError(key, value, f"{allowed} (symlinks followed; no '..' out of it)",
-                              f"use a path under .build/, or add its parent to torchserve-deploy:hostPathRoots")
+                              "use a path under .build/, or add its parent to torchserve-deploy:hostPathRoots")
     return path

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from infra.settings.keys import Ec2Section, ImageSection, ModelDefaults, ServerSection, StoreSection
 from torchserve_deploy.image.variants import Variant
 from torchserve_deploy.model.source import ModelSource
+
+from infra.settings.keys import Ec2Section, ImageSection, ModelDefaults, ServerSection, StoreSection
 
 
 @dataclass(frozen=True)

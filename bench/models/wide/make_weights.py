@@ -6,7 +6,7 @@ import sys
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from model import WideMLP  # noqa: E402
+from model import WideMLP
 
 
 def main(path: pathlib.Path) -> None:

@@ -22,10 +22,11 @@ _URL = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/" 
 
 def ecr_repository_url(key: str, ref: object) -> str:
     """An ECR repository ARN or URL → `<account>.dkr.ecr.<region>.amazonaws.com/<name>`."""
-    if m := _ARN.fullmatch(ref):
+    text = ref if isinstance(ref, str) else ""
+    if m := _ARN.fullmatch(text):
         region, account, name = m.groups()
         return f"{account}.dkr.ecr.{region}.amazonaws.com/{name}"
-    if _URL.fullmatch(ref):
+    if _URL.fullmatch(text):
         return str(ref)
     raise ValidationError(
         key, ref, "an ECR repository URL (123456789012.dkr.ecr.us-east-1.amazonaws.com/name) or ARN "

@@ -21,9 +21,9 @@ import pulumi
 import pulumi_aws as aws
 
 from torchserve_deploy import validators as v
-from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.aws.gpu_catalog import gpu_family
 from torchserve_deploy.aws.limits import aws_id, log_retention
+from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.serve.config_properties import ServerPorts
 
 SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
@@ -147,11 +147,11 @@ class GpuHost(pulumi.ComponentResource):
                                "public_ip": self.public_ip, "security_group_id": self.security_group_id,
                                "role_name": self.role_name})
 
-    def _security_group(self, name: str, args: GpuHostArgs, tags: dict) -> aws.ec2.SecurityGroup:
+    def _security_group(self, name: str, args: GpuHostArgs, tags: dict[str, str]) -> aws.ec2.SecurityGroup:
         child = pulumi.ResourceOptions(parent=self)
         group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id, tags=tags,
                                       description="TorchServe GPU host: inference and metrics only", opts=child)
-        rules: list[tuple[str, int, dict]] = []
+        rules: list[tuple[str, int, dict[str, str]]] = []
         for cidr in args.inference_cidrs:
             rules.append(("inference", args.host_ports.inference, _source(cidr)))
         if args.inference_security_group_id:
@@ -168,13 +168,16 @@ class GpuHost(pulumi.ComponentResource):
             index = counts[role] = counts.get(role, -1) + 1  # one rule per source: <name>-in-<role>-<n>
             self.ingress.append(aws.vpc.SecurityGroupIngressRule(
                 f"{name}-in-{role}-{index}", security_group_id=group.id, ip_protocol="tcp", from_port=port,
-                to_port=port, description=f"{role} {port}", **source, opts=child))
+                to_port=port, description=f"{role} {port}", cidr_ipv4=source.get("cidr_ipv4"),
+                cidr_ipv6=source.get("cidr_ipv6"), referenced_security_group_id=source.get("referenced_security_group_id"),
+                opts=child))
         self.egress = aws.vpc.SecurityGroupEgressRule(
             f"{name}-out", security_group_id=group.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
             description="ECR, S3, CloudWatch, SSM and package mirrors", opts=child)
         return group
 
-    def _role(self, name: str, args: GpuHostArgs, tags: dict):
+    def _role(self, name: str, args: GpuHostArgs,
+              tags: dict[str, str]) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(f"{name}-role", assume_role_policy=_assume_ec2(), tags=tags, opts=child)
         aws.iam.RolePolicyAttachment(f"{name}-ssm", role=role.name, policy_arn=SSM_POLICY, opts=child)

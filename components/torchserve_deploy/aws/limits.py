@@ -68,7 +68,7 @@ def log_retention(key: str, value: object) -> int:
     if value not in LOG_RETENTION_DAYS or isinstance(value, bool):
         raise ValidationError(key, value, "a CloudWatch retention: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
                               f"set {key} to 30")
-    return int(value)  # type: ignore[call-overload]
+    return int(value)
 
 
 def check_gp3(names: tuple[str, str, str], size_gb: int, iops: int, throughput_mbs: int) -> None:

@@ -21,9 +21,9 @@ def find_placement(subnet_id: str | None, parent: pulumi.Resource | None = None)
         chosen = pulumi.Output.from_input(subnet_id)
     else:
         vpc = aws.ec2.get_vpc_output(default=True, opts=opts)
-        subnets = aws.ec2.get_subnets_output(
-            filters=[aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc.id]),
-                     aws.ec2.GetSubnetsFilterArgs(name="default-for-az", values=["true"])], opts=opts)
+        filters = vpc.id.apply(lambda vpc_id: [aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc_id]),
+                                               aws.ec2.GetSubnetsFilterArgs(name="default-for-az", values=["true"])])
+        subnets = aws.ec2.get_subnets_output(filters=filters, opts=opts)
         # Sorted, so the same account always picks the same subnet (no spurious replacement).
         chosen = subnets.ids.apply(lambda ids: sorted(ids)[0])
     subnet = aws.ec2.get_subnet_output(id=chosen, opts=opts)

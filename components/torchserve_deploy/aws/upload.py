@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 
 
 def main(argv: list[str]) -> int:
@@ -16,7 +16,8 @@ def main(argv: list[str]) -> int:
         return 64
     path, uri = Path(argv[0]), argv[1][len("s3://"):]
     bucket, _, key = uri.partition("/")
-    boto3.client("s3").upload_file(str(path), bucket, key, ExtraArgs={"ServerSideEncryption": "AES256"})
+    # No ServerSideEncryption here: the bucket's default encryption applies (KMS when kmsKeyId is set).
+    boto3.client("s3").upload_file(str(path), bucket, key)
     print(f"uploaded {path.name} to s3://{bucket}/{key}")
     return 0
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from torchserve_deploy.container.spec import ContainerSpec, files_as_mounts
 from torchserve_deploy.aws.ebs_store import MODEL_STORE_DIR
 from torchserve_deploy.container.docker_run import render_docker_run
+from torchserve_deploy.container.spec import ContainerSpec, files_as_mounts
 from torchserve_deploy.errors import ValidationError
 
 HOST_DIR = Path(__file__).resolve().parent / "host"

@@ -49,8 +49,8 @@ def _path(path: str | Path, base: Path) -> str:
     return rel if rel.startswith("..") else f"./{rel}"
 
 
-def _gpu_devices(gpus: str) -> list[dict]:
-    device = {"driver": "nvidia", "capabilities": ["gpu"]}
+def _gpu_devices(gpus: str) -> list[dict[str, Any]]:
+    device: dict[str, Any] = {"driver": "nvidia", "capabilities": ["gpu"]}
     if gpus == "all":
         device["count"] = "all"
     else:

@@ -24,8 +24,9 @@ def render_docker_run(spec: ContainerSpec, image: str | None = None, *, detach: 
         argv += ["--shm-size", f"{spec.shm_size_mb}m"]
     for u in spec.ulimits:
         argv += ["--ulimit", f"{u.name}={u.soft}:{u.hard}"]
-    if spec.gpus is not None:
-        argv += ["--gpus", docker_gpus(spec.gpus)]
+    gpus = docker_gpus(spec.gpus)
+    if gpus is not None:
+        argv += ["--gpus", gpus]
     for p in spec.ports:
         argv += ["--publish", f"{p.host_ip}:{p.host_port}:{p.container_port}/{p.protocol}"]
     for m in spec.mounts:

@@ -22,8 +22,7 @@ from torchserve_deploy import validators as v
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.image.build_hash import build_digest
 from torchserve_deploy.image.registry import Registry
-from torchserve_deploy.image.variants import (BUILD_TYPES, PYTHON_VERSIONS, TORCHSERVE_VERSIONS, Variant,
-                                              resolve_variant)
+from torchserve_deploy.image.variants import BUILD_TYPES, PYTHON_VERSIONS, TORCHSERVE_VERSIONS, Variant, resolve_variant
 
 DOCKER_DIR = Path(__file__).resolve().parent / "docker"
 URL_ARGS = ("PIP_INDEX_URL", "TORCH_INDEX_URL", "TS_REPO_URL")

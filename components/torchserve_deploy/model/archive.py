@@ -20,9 +20,9 @@ import pulumi
 import pulumi_command as command
 
 from torchserve_deploy import validators as v
+from torchserve_deploy.constants import CONTAINER_MODEL_STORE, CONTAINER_USER
 from torchserve_deploy.container.spec import ContainerSpec, Mount
 from torchserve_deploy.errors import ValidationError
-from torchserve_deploy.constants import CONTAINER_MODEL_STORE, CONTAINER_USER
 from torchserve_deploy.model.source import ModelSource, TrainingSource
 
 __all__ = ["ModelArchive", "ModelArchiveArgs", "ModelSource", "TrainingSource", "archive_command",
@@ -161,7 +161,7 @@ class ModelArchive(pulumi.ComponentResource):
                         "docker", "run", "--rm", "--network", "none", "--entrypoint", "cp",
                         "-v", f"{args.volume_name}:{CONTAINER_MODEL_STORE}",
                         "-v", f"{os.path.abspath(args.export_dir)}:/staging:ro",
-                        image, f"/staging/{mar}", f"{CONTAINER_MODEL_STORE}/{mar}",
+                        str(image), f"/staging/{mar}", f"{CONTAINER_MODEL_STORE}/{mar}",
                     ])
                 ),
                 triggers=[digest],

@@ -24,13 +24,13 @@ import pulumi_docker as docker
 
 from torchserve_deploy import validators as v
 from torchserve_deploy.constants import CONTAINER_USER, TRAINING_RUN_LABEL
-from torchserve_deploy.container.host_dirs import prepare_host_dir
-from torchserve_deploy.image.build_hash import build_digest
-from torchserve_deploy.container.spec import ContainerSpec, Mount, serving_ulimits
 from torchserve_deploy.container.docker_run import render_docker_run
+from torchserve_deploy.container.host_dirs import prepare_host_dir
+from torchserve_deploy.container.spec import ContainerSpec, Mount, serving_ulimits
 from torchserve_deploy.errors import ValidationError
-from torchserve_deploy.model.params import digest
+from torchserve_deploy.image.build_hash import build_digest
 from torchserve_deploy.image.variants import Variant, resolve_variant
+from torchserve_deploy.model.params import digest
 
 _SOURCE_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,200}")
 TRAINING_DOCKERFILE = Path(__file__).resolve().parent / "training_image" / "Dockerfile"

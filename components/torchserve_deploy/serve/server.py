@@ -17,8 +17,9 @@ import pulumi
 import pulumi_docker as docker
 
 from torchserve_deploy import validators as v
+from torchserve_deploy.constants import ANY_IPV4, CONTAINER_USER, LOOPBACK
+from torchserve_deploy.container.pulumi_args import render_container_args
 from torchserve_deploy.container.spec import (
-    LOOPBACK,
     ContainerSpec,
     FileUpload,
     Healthcheck,
@@ -27,8 +28,6 @@ from torchserve_deploy.container.spec import (
     PortBinding,
     serving_ulimits,
 )
-from torchserve_deploy.constants import ANY_IPV4, CONTAINER_USER
-from torchserve_deploy.container.pulumi_args import render_container_args
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.serve.config_properties import (
     CONTAINER_CONFIG,

@@ -38,7 +38,7 @@ def _expired(entry: dict) -> bool:
         when = dt.datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00")
     except ValueError:
         return False
-    return when <= dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30)
+    return when <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
 
 
 def _request(path: str, token: str | None, method: str = "GET"):

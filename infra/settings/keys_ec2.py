@@ -1,0 +1,61 @@
+"""The ec2 host's stack settings (one declaration per key, like keys.py)."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+from torchserve_deploy import validators as v
+from torchserve_deploy.aws import limits
+
+from infra.settings.declare import EC2, K, Section, aws_id, check
+
+
+class Ec2Section(Section):
+    instance_type: Annotated[str, K(
+        "ec2: GPU instance type (families g4dn, g5, g6, gr6, g6e, p4d, p4de, p5, p5e, p5en, p3).",
+        "a GPU instance type such as g5.xlarge", "g4dn.xlarge", hosts=(EC2,))] = "g4dn.xlarge"
+    ami_route: Annotated[Literal["dlami", "ubuntu"], K(
+        "ec2: dlami (Deep Learning Base OSS Nvidia Driver AMI) or ubuntu (plain Ubuntu + driver install).",
+        "dlami or ubuntu", "dlami", hosts=(EC2,))] = "dlami"
+    ami_id: Annotated[str, check(aws_id("ami")), K(
+        "ec2: pinned AMI ID; empty resolves the route's SSM parameter once and ignores later moves.",
+        "an AMI ID like ami-0123456789abcdef0", "ami-0123456789abcdef0", hosts=(EC2,))] = ""
+    ubuntu_version: Annotated[Literal["22.04", "24.04"], K("ec2: Ubuntu release of the AMI (22.04 or 24.04).",
+                                                           "22.04 or 24.04", "24.04", hosts=(EC2,))] = "24.04"
+    nvidia_driver_branch: Annotated[Literal["570", "575", "580", "590", "595"], K(
+        "ec2, ubuntu route: NVIDIA server driver branch.", "570, 575, 580, 590 or 595", "580",
+        hosts=(EC2,))] = "580"
+    subnet_id: Annotated[str, check(aws_id("subnet")), K(
+        "ec2: subnet for the instance; empty means the default VPC's default subnet.",
+        "a subnet ID like subnet-0123456789abcdef0", "subnet-0123456789abcdef0", hosts=(EC2,))] = ""
+    root_volume_gb: Annotated[int, Field(ge=75, le=16384), K(
+        "ec2: encrypted gp3 root volume size (the DLAMI needs at least 75).", "an integer from 75 to 16384",
+        "100", hosts=(EC2,))] = 100
+    model_store_gb: Annotated[int, Field(ge=1, le=16384), K("ec2: size of the encrypted gp3 EBS model store.",
+                                                            "an integer from 1 to 16384", "50", hosts=(EC2,))] = 50
+    model_store_iops: Annotated[int, Field(ge=3000, le=16000), K(
+        "ec2: model store IOPS (3000 to 16000, at most 500 per GiB).", "an integer from 3000 to 16000", "3000",
+        hosts=(EC2,))] = 3000
+    model_store_throughput_mbs: Annotated[int, Field(ge=125, le=1000), K(
+        "ec2: model store throughput in MiB/s (125 to 1000, at most 0.25 per IOPS).", "an integer from 125 to 1000",
+        "125", hosts=(EC2,))] = 125
+    inference_cidrs: Annotated[tuple[str, ...], check(v.private_cidrs), K(
+        "ec2: private CIDRs (v4 or v6) allowed to reach 8080.", "private CIDRs", "[10.0.0.0/16]",
+        hosts=(EC2,))] = ()
+    inference_security_group_id: Annotated[str, check(aws_id("sg")), K(
+        "ec2: a load balancer's security group allowed to reach 8080.", "a security group ID like sg-0123456789abcdef0",
+        "sg-0123456789abcdef0", hosts=(EC2,))] = ""
+    metrics_cidr: Annotated[str, check(lambda k, x: x == "" or v.private_cidrs(k, [x])), K(
+        "ec2: the private monitoring CIDR allowed to reach 8082; empty keeps metrics on loopback.", "a private CIDR",
+        "10.0.5.0/24", hosts=(EC2,))] = ""
+    ssh_cidrs: Annotated[tuple[str, ...], check(v.private_cidrs), K(
+        "ec2: private admin CIDRs allowed on port 22 (default none: use Session Manager).", "private CIDRs",
+        "[10.0.9.0/24]", hosts=(EC2,))] = ()
+    protect_data: Annotated[bool, K("ec2: protect and keep the EBS model store and model bucket (prod).",
+                                    "true or false", "true", hosts=(EC2,))] = False
+    log_retention_days: Annotated[int, check(limits.log_retention), K(
+        "ec2: CloudWatch retention of the container logs (a value CloudWatch accepts, e.g. 14, 30, 90).",
+        "a CloudWatch retention in days", "30", hosts=(EC2,))] = 30
+    kms_key_id: Annotated[str, check(lambda k, x: x == "" or limits.kms_key(k, x)), K(
+        "ec2: KMS key for the volumes and bucket; empty uses AWS-managed encryption.", "a KMS key ID, ARN or alias",
+        "alias/torchserve", hosts=(EC2,))] = ""
