@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.mocks import ROOT, evaluate_program, named, only
+from tests.mocks import ROOT, evaluate_program, named
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,6 @@ def demo_scores(rows, weights=ROOT / "models/demo/model.pt"):
 def assert_demo_answer(answer, rows=(SAMPLE["data"],), weights=ROOT / "models/demo/model.pt"):
     expected = demo_scores([list(r) for r in rows], weights)
     assert len(answer["scores"]) == len(expected)
-    for got, want in zip(answer["scores"], expected):
-        assert got == [round(x, 6) for x in want] or max(abs(a - b) for a, b in zip(got, want)) < 1e-5, (got, want)
+    for got, want in zip(answer["scores"], expected, strict=False):
+        assert got == [round(x, 6) for x in want] or max(abs(a - b) for a, b in zip(got, want, strict=False)) < 1e-5, (got, want)
     assert answer["labels"] == [max(range(len(w)), key=w.__getitem__) for w in expected]

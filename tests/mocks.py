@@ -3,8 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.offline import (INFRA, PROJECT, ROOT, RecordingMocks, Registered, committed_stacks, evaluate_program,
-                           run_under_mocks, stack_config)
+from infra.offline import (
+    INFRA,
+    PROJECT,
+    ROOT,
+    RecordingMocks,
+    Registered,
+    committed_stacks,
+    evaluate_program,
+    run_under_mocks,
+    stack_config,
+)
 
 __all__ = ["INFRA", "PROJECT", "ROOT", "RecordingMocks", "Registered", "committed_stacks", "evaluate_program",
            "run_under_mocks", "stack_config", "is_secret", "unsecret", "only", "named"]

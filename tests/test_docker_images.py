@@ -3,7 +3,7 @@ its smoke test (at build time, and again as the image's command)."""
 import pytest
 
 from tests.engine import build_declared_image
-from tests.mocks import evaluate_program, named, only
+from tests.mocks import evaluate_program, named
 
 pytestmark = pytest.mark.docker
 

@@ -1,8 +1,7 @@
 """ContainerSpec → docker.Container arguments (pure)."""
 import pulumi_docker as docker
-
-from torchserve_deploy.container.spec import ContainerSpec, Healthcheck, Mount, PortBinding, Ulimit
 from torchserve_deploy.container.pulumi_args import docker_gpus, render_container_args
+from torchserve_deploy.container.spec import ContainerSpec, Healthcheck, Mount, PortBinding, Ulimit
 
 
 def spec(**kw):

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from torchserve_deploy.model.archive import ModelArchiveArgs, archive_command
 from torchserve_deploy.serve.config_properties import ModelServing, ServerPorts, render_config_properties
+
 from infra.settings import load_settings
 from tests.expected import SAMPLE, assert_demo_answer
 from tests.mocks import ROOT

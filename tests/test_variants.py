@@ -2,9 +2,9 @@
 import re
 
 import pytest
-
 from torchserve_deploy import TorchServeImage, TorchServeImageArgs, ValidationError
 from torchserve_deploy.image.variants import CUDA_VARIANTS, RETIRED_CUDA, resolve_variant
+
 from infra.settings import load_settings
 from tests.dockerfile import stages, target_args
 from tests.mocks import ROOT, evaluate_program, named, only, run_under_mocks

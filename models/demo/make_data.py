@@ -15,7 +15,7 @@ def rows(count: int, seed: int) -> list[list[float]]:
     out = []
     for _ in range(count):
         x = [round(rng.uniform(-1, 1), 4) for _ in range(4)]
-        scores = [sum(w * v for w, v in zip(row, x)) for row in W]
+        scores = [sum(w * v for w, v in zip(row, x, strict=False)) for row in W]
         out.append(x + [scores.index(max(scores))])
     return out
 

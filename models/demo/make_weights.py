@@ -10,7 +10,7 @@ import sys
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from model import DemoMLP  # noqa: E402
+from model import DemoMLP
 
 
 def deterministic_state_dict() -> dict:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from model import DemoMLP  # noqa: E402
+from model import DemoMLP
 
 
 def load(path: str) -> tuple[torch.Tensor, torch.Tensor]:

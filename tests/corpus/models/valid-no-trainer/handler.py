@@ -7,9 +7,8 @@ TorchServe may batch several requests into one call; each request gets its own r
 import json
 
 import torch
-from ts.torch_handler.base_handler import BaseHandler
-
 from model import IN_FEATURES
+from ts.torch_handler.base_handler import BaseHandler
 
 
 class DemoHandler(BaseHandler):
