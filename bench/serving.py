@@ -14,12 +14,12 @@ import subprocess
 import time
 from pathlib import Path
 
-from infra.settings import load_settings
 from torchserve_deploy.model.archive import ModelArchiveArgs, ModelSource, archive_command
 from torchserve_deploy.serve.config_properties import ModelServing, render_config_properties
 
 from bench.results import Measurement, measure
 from bench.wrk import run_wrk
+from infra.settings import load_settings
 from tests.engine import Engine, build_declared_image, ensure_base_image, exec_json, realize_container, wait_healthy
 from tests.mocks import ROOT, evaluate_program, named, only
 

@@ -1,33 +1,93 @@
-"""The invalid-configuration corpus: every entry is refused before any resource is registered, with a
-message naming the key and the fix, raised as pulumi.RunError (Pulumi prints it without a traceback)."""
+"""The invalid-configuration corpus (tests/corpus/invalid-configs.yaml): every entry is refused before any
+resource is registered, as pulumi.RunError (Pulumi prints it without a traceback) whose message names the
+key, what is allowed and the fix. An entry that is accepted, or fails any other way, is a failure."""
+from __future__ import annotations
+
+import os
+import re
+import runpy
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
 import yaml
 
-from tests.mocks import RecordingMocks, evaluate_program
+from infra.offline import offline_config
+from tests.mocks import INFRA, PROJECT, RecordingMocks, run_under_mocks
 
-CORPUS = yaml.safe_load((Path(__file__).parent / "corpus/invalid-configs.yaml").read_text())
-P = "torchserve-deploy:"
-
-
-def test_corpus_is_large_and_varied():
-    assert len(CORPUS) >= 40
-    assert len({e["key"] for e in CORPUS}) >= 30
+CORPUS: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "corpus/invalid-configs.yaml").read_text())
+CLASSES = ("names", "paths", "build", "network", "aws", "numbers", "ignored", "tracebacks")
+MIN_CASES, MIN_PER_CLASS = 150, 8
 
 
-@pytest.mark.parametrize("entry", CORPUS, ids=[f"{e['stack']}:{'+'.join(e['set'])}={list(e['set'].values())}"[:80]
-                                                for e in CORPUS])
+def run_program(stack: str, config: dict[str, Any], *, secret_keys: frozenset[str] = frozenset(),
+                mocks: RecordingMocks | None = None) -> RecordingMocks:
+    """infra/__main__.py under mocks with exactly `config` (full keys), run from infra/ as
+    tests.mocks.evaluate_program runs it."""
+    def program() -> None:
+        cwd = os.getcwd()
+        os.chdir(INFRA)
+        try:
+            runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
+        finally:
+            os.chdir(cwd)
+
+    return run_under_mocks(program, stack=stack, config=config, mocks=mocks, secret_keys=secret_keys)
+
+
+def entry_config(entry: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+    """The stack's config with the entry's overrides, then its raw full keys (None removes a key)."""
+    config, secrets = offline_config(entry["stack"], entry.get("set"))
+    for key, value in (entry.get("raw") or {}).items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    return config, secrets
+
+
+def expected_key(key: str) -> str:
+    """Short keys are in our namespace; full keys and manifest paths are written out in the corpus."""
+    return key if ":" in key or "/" in key else f"{PROJECT}:{key}"
+
+
+def case_id(index: int, entry: dict[str, Any]) -> str:
+    changes = {**(entry.get("set") or {}), **(entry.get("raw") or {})}
+    text = re.sub(r"[^A-Za-z0-9_.:/=,+-]+", "_", ",".join(f"{k}={v}" for k, v in changes.items()))
+    return f"{index:03d}-{entry['class']}-{entry['stack']}-{text}"[:90]
+
+
+def test_corpus_covers_every_class(capsys):
+    counts = Counter(e["class"] for e in CORPUS)
+    report = f"invalid corpus: {len(CORPUS)} cases; " + ", ".join(f"{c} {counts[c]}" for c in CLASSES)
+    with capsys.disabled():  # shown with or without -s
+        print(f"\n{report}")
+    assert set(counts) == set(CLASSES), f"unknown or missing classes: {set(counts) ^ set(CLASSES)}; {report}"
+    assert len(CORPUS) >= MIN_CASES, report
+    assert min(counts.values()) >= MIN_PER_CLASS, report
+    assert all({"class", "stack", "key"} <= set(e) and ({"set", "raw"} & set(e)) for e in CORPUS), \
+        "every entry needs class, stack, key and set or raw"
+
+
+@pytest.mark.parametrize("entry", CORPUS, ids=[case_id(i, e) for i, e in enumerate(CORPUS)])
 def test_refused_before_any_resource(entry):
+    config, secrets = entry_config(entry)
     mocks = RecordingMocks()
-    with pytest.raises(pulumi.RunError) as err:
-        evaluate_program(entry["stack"], entry["set"], mocks=mocks)
-    message = str(err.value)
-    key = entry["key"]
-    expected_key = key if "/" in key or key == "aws:region" else P + key
-    assert message.startswith(f"{expected_key}:"), message
-    assert " is not valid. Allowed: " in message and ". Fix: " in message
-    assert "Traceback" not in message
-    assert [r for r in mocks.resources if r.custom] == [], "a resource was registered before validation failed"
-    assert mocks.resources == []
+    case = f"{entry['class']} case on {entry['stack']}: {entry.get('set') or entry.get('raw')!r}"
+    try:
+        run_program(entry["stack"], config, secret_keys=secrets, mocks=mocks)
+    except pulumi.RunError as err:
+        message = str(err)
+    except Exception as err:  # anything but a RunError is what this corpus hunts for
+        pytest.fail(f"{case} raised {type(err).__name__} instead of a RunError: {err}")
+    else:
+        pytest.fail(f"{case} was ACCEPTED ({len(mocks.resources)} resources registered)")
+    key = expected_key(entry["key"])
+    assert message.startswith(f"{key}:"), f"{case}: the message should name {key}:\n{message}"
+    assert " is not valid. Allowed: " in message and ". Fix: " in message, f"{case}: no allowed/fix part:\n{message}"
+    assert entry.get("says", "") in message, f"{case}: refused for another reason than {entry['says']!r}:\n{message}"
+    assert not re.search(r": : |Fix: \w+  ", message), f"{case}: a field name is missing from the message:\n{message}"
+    assert "Traceback" not in message, message
+    assert mocks.resources == [], f"{case}: registered {[r.name for r in mocks.resources]} before failing"

@@ -3,14 +3,14 @@ content tag, shows as [secret] in snapshots and as an environment reference in c
 file's {secure: ...} blob is never written anywhere as a value."""
 import pytest
 import yaml
+from torchserve_deploy.container.compose import render_compose
+from torchserve_deploy.errors import ValidationError
 
 import infra.offline as offline
 from infra.deliver.compose import compose_services
 from infra.plan import make_plan
 from infra.snapshot import _normalize
 from tests.mocks import ROOT, evaluate_program, is_secret, named
-from torchserve_deploy.container.compose import render_compose
-from torchserve_deploy.errors import ValidationError
 
 P = "torchserve-deploy:"
 BLOB = {"secure": "v1:AAAABBBBCCCC"}

@@ -35,8 +35,8 @@ def models(train):
 
 
 @pytest.mark.parametrize("train,key,message", [
-    ({"epochs": "five"}, "epochs", "torchserve-deploy:models.demo.train.epochs: 'five' is not valid. Allowed: a "
-     "finite value of type int. Fix: write epochs: <int>"),
+    ({"epochs": "five"}, "epochs", "torchserve-deploy:models.demo.train.epochs: 'five' is not valid. Allowed: an "
+     "int (type int). Fix: write epochs: <int>"),
     ({"momentum": 0.9}, "momentum", "torchserve-deploy:models.demo.train.momentum: 0.9 is not valid. Allowed: "
      "parameters the trainer of models/demo declares: bs, epochs, log_frequency, lr, num_worker, pretrained, "
      "train_data, val_data. Fix: remove momentum or declare it in the model's training params"),

@@ -32,7 +32,10 @@ PACKAGE = "torchserve_deploy"
 CONSUMER = ROOT / "examples" / "consumer"
 CONSUMER_PROJECT = "torchserve-consumer"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-VERSION = PYPROJECT["project"]["version"]
+# The version is declared once, in the package (pyproject reads it: dynamic = ["version"]).
+VERSION = re.search(r'^__version__ = "([^"]+)"', (ROOT / "components/torchserve_deploy/__init__.py").read_text(),
+                    re.M).group(1)
+assert PYPROJECT["project"]["dynamic"] == ["version"]
 PACKAGE_DATA = (
     "image/docker/Dockerfile",
     "image/docker/ts-healthcheck.py",

@@ -129,6 +129,14 @@ def int_range(key: str, value: object, low: int, high: int, hint: str) -> int:
     return value
 
 
+def memlock(key: str, value: object) -> int:
+    if value == -1 and not isinstance(value, bool):
+        return -1
+    if isinstance(value, bool) or not isinstance(value, int) or not 65536 <= value <= 2**40:
+        raise ValidationError(key, value, "-1 (unlimited) or 65536 to 1099511627776 bytes", f"set {key} to -1")
+    return value
+
+
 def one_of(key: str, value: object, allowed: Sequence[str]) -> str:
     if value not in allowed:
         raise ValidationError(key, value, "one of " + ", ".join(repr(a) for a in allowed), f"set {key} to {allowed[0]!r}")
@@ -197,9 +205,12 @@ def git_ref(key: str, value: object) -> str:
 
 def cidr(key: str, value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
-        return ipaddress.ip_network(value if isinstance(value, str) else "", strict=True)
+        if not isinstance(value, str) or "/" not in value or str(ipaddress.ip_network(value, strict=True)) != value:
+            raise ValueError  # written exactly as AWS will store it: address/prefix, canonical form
+        return ipaddress.ip_network(value, strict=True)
     except ValueError:
-        raise ValidationError(key, value, "a CIDR such as 10.0.0.0/16 or fd00::/64 (host bits zero)",
+        raise ValidationError(key, value, "a CIDR in canonical form such as 10.0.0.0/16 or fd00::/64 (a prefix "
+                              "length, host bits zero)",
                               f"fix {key}, e.g. 10.0.0.0/16") from None
 
 

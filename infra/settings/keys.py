@@ -94,7 +94,7 @@ class ServerSection(Section):
                                             "7071")] = 7071
     shm_size: Annotated[str, check(lambda k, x: v.size_to_mb(k, x, low_mb=16, high_mb=256 * 1024)), K(
         "Size of /dev/shm, e.g. 512m or 1g (16m to 256g).", "a size from 16m to 256g", "1g")] = "1g"
-    ulimit_memlock: Annotated[int, Field(ge=-1, le=2**40), check(lambda k, x: x == -1 or v.int_range(k, x, 65536, 2**40, "-1")),
+    ulimit_memlock: Annotated[int, Field(ge=-1, le=2**40), check(v.memlock),
                               K("memlock ulimit in bytes (soft = hard); -1 is unlimited.",
                                 "-1 (unlimited) or 65536 to 2^40 bytes", "-1")] = -1
     ulimit_stack: Annotated[int, Field(ge=1048576, le=2**34), K(

@@ -55,7 +55,8 @@ def _decode(name: str, raw: Any) -> Any:
         try:
             value = load_json(raw)
         except ValueError:
-            raise ValidationError(key, raw, decl.meta.allowed, _fix(key, decl.meta)) from None
+            fix = f"in the stack file: {key}: {decl.meta.example}" if decl.type == "array" else _fix(key, decl.meta)
+            raise ValidationError(key, raw, decl.meta.allowed, fix) from None
     if decl.type == "array":
         if not isinstance(value, list) or not all(isinstance(i, str) for i in value):
             raise ValidationError(key, raw, "a list of strings: " + decl.meta.allowed,
@@ -88,7 +89,8 @@ def _our_keys(config: Mapping[str, Any]) -> dict[str, Any]:
         ns, _, name = full.partition(":")
         if ns == PROJECT:
             ours[name] = value
-        elif ns not in OTHER_NAMESPACES and difflib.SequenceMatcher(None, ns, PROJECT).ratio() >= 0.75:
+        elif ns not in OTHER_NAMESPACES and (name in KEY_BY_NAME or name == MODELS_KEY or "torchserve" in ns
+                                             or difflib.SequenceMatcher(None, ns, PROJECT).ratio() >= 0.6):
             raise ValidationError(full, value, f"keys in the {PROJECT} namespace (a misspelt namespace is ignored by "
                                   "everything)", f"rename it to {PROJECT}:{name}")
     for name in sorted(ours):
@@ -146,8 +148,9 @@ def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
             entry = ModelEntry.model_validate(entry_raw)
         except PydanticError as err:
             first = err.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "path"
-            raise ValidationError(f"{where}.{field}" if first["loc"] else where, first.get("input"),
+            # The first element names the entry's field; later ones are pydantic's union tags.
+            field = str(first["loc"][0]) if first["loc"] else ""
+            raise ValidationError(f"{where}.{field}" if field else where, first.get("input"),
                                   "{path: <model dir>, workers: 1-64, batchSize: 1-1024, maxBatchDelayMs: 0-60000, "
                                   "responseTimeoutS: 1-86400, train: true|false|{param: value}}",
                                   f"fix {where} in the stack file") from None
@@ -155,7 +158,7 @@ def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
         if not (directory / MANIFEST).is_file():
             raise ValidationError(f"{where}.path", entry.path, f"a directory (relative to the repo root) holding {MANIFEST}",
                                   f"create {entry.path}/{MANIFEST} or fix the path; see models/demo/{MANIFEST}")
-        source = load_manifest(directory, f"{entry.path}/{MANIFEST}", data_roots=(root.resolve(), *s.roots))
+        source = load_manifest(directory, f"{entry.path}/{MANIFEST}", data_roots=s.roots)
         if source.name != name:
             raise ValidationError(f"{where}.path", entry.path, f"a model directory whose manifest names it {name!r} "
                                   f"(it says {source.name!r})", f"rename the entry to {source.name} or fix the manifest")
@@ -170,8 +173,9 @@ def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
 
 
 def _training(where: str, entry: ModelEntry, source: ModelSource, s: Settings) -> dict[str, Any] | None:
-    wanted = s.defaults.train if entry.train is None else entry.train
-    if isinstance(wanted, dict) or wanted is True:
+    explicit = entry.train is not None
+    wanted = entry.train if explicit else s.defaults.train
+    if explicit and (isinstance(wanted, dict) or wanted is True):
         if s.host != "local":
             raise ValidationError(f"{where}.train", entry.train, "no training on an ec2 host (training runs on the "
                                   "local Docker host)", "train in the dev stack, then remove train here")

@@ -48,16 +48,17 @@ class Manifest(_Strict):
     handler: RelPath
     model_file: RelPath | None = None
     serialized_file: RelPath | None = None
-    extra_files: tuple[RelPath, ...] = ()
+    extra_files: list[RelPath] = []
     requirements_file: RelPath | None = None
     config_file: RelPath | None = None
     training: TrainingManifest | None = None
 
 
 def _inside(where: str, field: str, base: Path, value: str, roots: tuple[Path, ...] = ()) -> Path:
+    """`value` resolved (symlinks followed) inside `base`, or strictly inside one of `roots`; never in a .git."""
     path = (base / value).resolve()
-    allowed = (base.resolve(), *roots)
-    if not any(path.is_relative_to(r) for r in allowed):
+    inside = path.is_relative_to(base.resolve()) or any(path != r and path.is_relative_to(r) for r in roots)
+    if not inside or ".git" in path.parts:
         within = " or ".join(str(r) for r in (base.name + "/", *roots))
         raise ValidationError(f"{where}: {field}", value, f"a path inside {within} (no '..', absolute paths or "
                               "symlinks leading out)", f"move the file into the model directory and fix {field}")
@@ -84,10 +85,16 @@ def _shape_error(where: str, err: PydanticError) -> ValidationError:
 
 def load_manifest(directory: Path, where: str, *, data_roots: tuple[Path, ...] = ()) -> ModelSource:
     """`directory/torchserve-model.yaml` → ModelSource with absolute, confined, existing paths."""
-    manifest = directory / MANIFEST
-    data = load_yaml(manifest.read_text(encoding="utf-8"), where)
     try:
-        m = Manifest.model_validate(data if data is not None else {})
+        text = (directory / MANIFEST).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValidationError(where, f"not UTF-8 (byte {err.start})", "a UTF-8 YAML file", f"save {where} as UTF-8") from None
+    data = load_yaml(text, where)
+    if not isinstance(data, dict):
+        raise ValidationError(where, data, "a mapping of manifest fields (name, handler, ...)",
+                              f"write {where} as `name: <model>` / `handler: handler.py` lines; see models/demo")
+    try:
+        m = Manifest.model_validate(data)
     except PydanticError as err:
         raise _shape_error(where, err) from None
     v.model_name(f"{where}: name", m.name)

@@ -72,7 +72,9 @@ def resolve(schema: tuple[Param, ...], overrides: dict[str, Any], key: str, mode
         try:
             values[name] = coerce(names[name], raw)
         except (ValueError, TypeError):
-            raise ValidationError(f"{key}.{name}", raw, f"a finite value of type {names[name].type}",
+            kind = names[name].type
+            what = {"float": "a finite float", "str": "a printable string of at most 4096 characters"}.get(kind, f"{'an' if kind == 'int' else 'a'} {kind}")
+            raise ValidationError(f"{key}.{name}", raw, f"{what} (type {kind})",
                                   f"write {name}: <{names[name].type}>") from None
     return values
 
