@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pulumi
 import pulumi.runtime.config as runtime_config
+from torchserve_deploy.constants import CONTAINER_KEY_FILE
 from torchserve_deploy.errors import ValidationError
 
 from infra.deliver import ec2, local
@@ -38,15 +39,21 @@ def main() -> None:
         return
     models = [m.name for m in plan.models]
     if plan.ec2 is not None:
-        host = ec2.deliver(plan, image, repo)
-        port, container = plan.server.host_ports.inference, plan.server.container_name
+        delivery = ec2.Ec2Delivery(plan, image, repo)
+        host, port = delivery.host, plan.server.host_ports.inference
         pulumi.export("instanceId", host.instance_id)
-        pulumi.export("inferenceUrl", host.public_ip.apply(lambda ip: f"http://{ip}:{port}"))
         pulumi.export("sessionCommand", host.instance_id.apply(lambda i: f"aws ssm start-session --target {i}"))
-        pulumi.export("tokenCommand", host.instance_id.apply(
-            lambda i: f"aws ssm start-session --target {i}  # then: sudo docker exec {container} "
-                      "cat /home/model-server/key_file.json"))
         pulumi.export("modelNames", models)
+        if delivery.edge is not None and delivery.keys is not None:
+            pulumi.export("inferenceUrl", delivery.edge.url)
+            pulumi.export("keyCommand", delivery.keys.read_command)
+            return
+        # No edge: private clients only, with TorchServe's own keys (read through Session Manager).
+        container = plan.server.container_name
+        pulumi.export("inferenceUrl", host.private_ip.apply(lambda ip: f"http://{ip}:{port}"))
+        pulumi.export("keyCommand", host.instance_id.apply(
+            lambda i: f"aws ssm start-session --target {i}  # then: sudo docker exec {container} "
+                      f"cat {CONTAINER_KEY_FILE}"))
         return
     server = local.deliver(plan, image)
     pulumi.export("inferenceUrl", server.inference_url)

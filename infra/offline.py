@@ -58,8 +58,28 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:cloudwatch/logGroup:LogGroup":
             state["arn"] = f"arn:aws:logs:us-east-1:123456789012:log-group:{args.inputs['name']}"
         if args.typ == "docker:index/image:Image":
-            # Provider-computed: with skip_push this is the local image ID.
-            state["repoDigest"] = "sha256:" + hashlib.sha256(json.dumps(args.inputs, sort_keys=True).encode()).hexdigest()
+            # Provider-computed: with skip_push the local image ID; pushed, the registry's repo@sha256 digest.
+            digest = "sha256:" + hashlib.sha256(json.dumps(args.inputs, sort_keys=True).encode()).hexdigest()
+            pushed = args.inputs.get("skipPush") is False
+            state["repoDigest"] = f"{args.inputs['imageName'].rsplit(':', 1)[0]}@{digest}" if pushed else digest
+        if args.typ == "aws:lb/loadBalancer:LoadBalancer":
+            state.update(dnsName=f"{args.name}-123456.us-east-1.elb.amazonaws.com", zoneId="Z35SXDOTRQ7X7K",
+                         arnSuffix=f"app/{args.name}/0123456789abcdef")
+        if args.typ == "aws:lb/targetGroup:TargetGroup":
+            state["arnSuffix"] = f"targetgroup/{args.name}/0123456789abcdef"
+        if args.typ == "aws:acm/certificate:Certificate":
+            state["domainValidationOptions"] = [{"domainName": args.inputs["domainName"],
+                                                 "resourceRecordName": f"_x1.{args.inputs['domainName']}.",
+                                                 "resourceRecordType": "CNAME",
+                                                 "resourceRecordValue": "_x2.acm-validations.aws."}]
+        if args.typ == "aws:acm/certificateValidation:CertificateValidation":
+            state["certificateArn"] = args.inputs["certificateArn"]
+        if args.typ == "aws:route53/record:Record":
+            state["fqdn"] = str(args.inputs["name"]).rstrip(".")
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = hashlib.sha256(args.name.encode()).hexdigest()[:int(args.inputs["length"])]
+        if args.typ == "aws:ec2/vpc:Vpc":
+            state["cidrBlock"] = args.inputs["cidrBlock"]
         resource_id = {"aws:ebs/volume:Volume": "vol-0123456789abcdef0",
                        "aws:ec2/instance:Instance": "i-0123456789abcdef0"}.get(args.typ, f"{args.name}-id")
         return [resource_id, state]
@@ -69,7 +89,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.token == "aws:ssm/getParameter:getParameter":
             return {"name": args.args["name"], "value": "ami-0123456789abcdef0", "type": "String"}
         if args.token == "aws:ec2/getVpc:getVpc":
-            return {"id": "vpc-0default", "default": True}
+            return {"id": args.args.get("id", "vpc-0default"), "default": "id" not in args.args,
+                    "cidrBlock": "10.40.0.0/16"}
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": ["us-east-1b", "us-east-1a", "us-east-1c"], "zoneIds": ["use1-az2", "use1-az1", "use1-az4"]}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": "123456789012", "arn": "arn:aws:sts::123456789012:assumed-role/deployer/session",
+                    "userId": "AROAEXAMPLE:session"}
+        if args.token == "aws:iam/getSessionContext:getSessionContext":
+            return {"arn": args.args["arn"], "issuerArn": "arn:aws:iam::123456789012:role/deployer",
+                    "issuerName": "deployer", "sessionName": "session"}
+        if args.token == "aws:kms/getKey:getKey":
+            key = args.args["keyId"]
+            return {"keyId": key, "arn": key if key.startswith("arn:") else
+                    f"arn:aws:kms:us-east-1:123456789012:key/{hashlib.sha256(key.encode()).hexdigest()[:8]}"}
         if args.token == "aws:ec2/getSubnets:getSubnets":
             return {"ids": ["subnet-0bbbbbbbbbbbbbbbb", "subnet-0aaaaaaaaaaaaaaaa"]}
         if args.token == "aws:ec2/getSubnet:getSubnet":

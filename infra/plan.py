@@ -12,7 +12,10 @@ from pathlib import Path
 from torchserve_deploy.aws.bucket import ModelBucketArgs
 from torchserve_deploy.aws.ebs_store import MODEL_STORE_DIR, EbsModelStoreArgs
 from torchserve_deploy.aws.ecr import EcrRepositoryArgs
+from torchserve_deploy.aws.edge import EdgeArgs
 from torchserve_deploy.aws.gpu_catalog import gpu_family
+from torchserve_deploy.aws.inference_keys import InferenceKeysArgs
+from torchserve_deploy.aws.network import NetworkArgs
 from torchserve_deploy.constants import CONTAINER_MODEL_STORE, MODELS_LABEL, STACK_LABEL
 from torchserve_deploy.container.spec import LogConfig, Mount
 from torchserve_deploy.image.serving import TorchServeImageArgs, content_tag
@@ -24,6 +27,7 @@ from torchserve_deploy.serve.server import TorchServeServerArgs
 from torchserve_deploy.serve.store import ModelStoreArgs
 
 from infra.settings import ModelSettings, Settings
+from infra.settings.checks import egress
 
 ROOT = Path(__file__).resolve().parent.parent
 # Pulumi.yaml's runtime virtualenv; the archive command runs in the project root.
@@ -48,17 +52,21 @@ class Ec2Plan:
     region: str
     log_group: str
     tags: tuple[tuple[str, str], ...]
+    network: NetworkArgs
     ecr: EcrRepositoryArgs
     bucket: ModelBucketArgs
     store: EbsModelStoreArgs
     """availability_zone is filled in by the delivery (the subnet's AZ)."""
+    edge: EdgeArgs | None
+    """The HTTPS edge; vpc and subnets (and the keys) are filled in by the delivery."""
+    keys: InferenceKeysArgs | None
     instance_type: str
     ami_id: str | None
     ami_route: str
     ubuntu_version: str
     driver_branch: str
     driver_flavor: str
-    subnet_id: str | None
+    egress_http: bool
     inference_cidrs: tuple[str, ...]
     inference_security_group_id: str | None
     metrics_cidr: str | None
@@ -86,6 +94,13 @@ class Plan:
     """Where a local stack pushes its image (imagePush); ec2 stacks push to ec2.ecr."""
     ec2: Ec2Plan | None
     token_auth: bool
+    """Some key is checked: TorchServe's own, or the edge's (False only when tokenAuth is turned off)."""
+
+
+def edge_checks_keys(s: Settings) -> bool:
+    """Behind the HTTPS edge the load balancer checks the stack's inference key, and TorchServe, reachable
+    only from the edge, runs without its own (which clients could not send through it)."""
+    return s.host == "ec2" and s.ec2.edge == "alb"
 
 
 def _labels(s: Settings) -> tuple[tuple[str, str], ...]:
@@ -156,12 +171,25 @@ def _server(s: Settings, models: tuple[ModelPlan, ...], image_ref: str, store: M
         container_name=s.container_name, image=image_ref, image_ref=image_ref,
         models=tuple(p.serving for p in models), store=store,
         host_ports=ServerPorts(inference=sv.inference_port, management=sv.management_port, metrics=sv.metrics_port,
-                               grpc_inference=sv.grpc_inference_port, grpc_management=sv.grpc_management_port),
+                               grpc_inference=sv.grpc_inference_port, grpc_management=sv.grpc_management_port,
+                               health=sv.health_port),
         inference_bind=sv.inference_bind, metrics_bind=sv.metrics_bind, grpc_inference_bind=sv.grpc_inference_bind,
         shm_size_mb=s.shm_size_mb, ulimit_memlock=sv.ulimit_memlock, ulimit_stack=sv.ulimit_stack, gpus=s.gpus,
-        token_auth=sv.token_auth, token_expiration_min=sv.token_expiration_min, restart=sv.restart_policy,
+        token_auth=sv.token_auth and not edge_checks_keys(s), token_expiration_min=sv.token_expiration_min,
+        restart=sv.restart_policy,
         log_max_size_mb=s.log_max_size_mb, log_max_files=sv.log_max_files,
-        labels=_labels(s) + ((MODELS_LABEL, digests),), log=log)
+        labels=_labels(s) + ((MODELS_LABEL, digests),), log=log,
+        files_dir=ROOT / ".build" / s.stack / "files" if s.host == "local" else None)
+
+
+def _edge(s: Settings, tags: tuple[tuple[str, str], ...]) -> EdgeArgs | None:
+    e = s.ec2
+    if e.edge != "alb":
+        return None
+    return EdgeArgs(vpc_id="", vpc_cidr="", public_subnet_ids=[], target_port=s.server.inference_port,
+                    health_port=s.server.health_port, domain_name=e.domain_name or None,
+                    zone_id=e.hosted_zone_id or None, certificate_arn=e.certificate_arn or None, tls_policy=e.tls_policy,
+                    allowed_cidrs=e.edge_cidrs, keys=[], deletion_protection=e.protect_data, tags=tags)
 
 
 def _ec2(s: Settings) -> Ec2Plan:
@@ -170,7 +198,15 @@ def _ec2(s: Settings) -> Ec2Plan:
     kms = e.kms_key_id or None
     return Ec2Plan(
         region=region, log_group=f"/torchserve-deploy/{s.stack}", tags=tags,
-        ecr=EcrRepositoryArgs(name=f"{s.image.image_repository}-{s.stack}", existing_url=s.image.ecr_repository or None),
+        network=NetworkArgs(region=region, cidr=e.vpc_cidr, egress=egress(e), vpc_id=e.vpc_id or None,  # type: ignore[arg-type]
+                            private_subnet_ids=e.private_subnet_ids, public_subnet_ids=e.public_subnet_ids, tags=tags),
+        edge=_edge(s, tags),
+        keys=InferenceKeysArgs(secret_name=f"torchserve-deploy/{s.stack}/inference-key", version=e.inference_key_version,
+                               grace=e.inference_key_grace, kms_key_id=kms, protect=e.protect_data, tags=tags)
+        if e.edge == "alb" else None,
+        egress_http=e.ami_route == "ubuntu",
+        ecr=EcrRepositoryArgs(name=f"{s.image.image_repository}-{s.stack}", existing_url=s.image.ecr_repository or None,
+                              force_delete=not e.protect_data),
         bucket=ModelBucketArgs(name_prefix=f"torchserve-{s.stack}-models-", protect=e.protect_data, kms_key_id=kms,
                                tags=tags),
         store=EbsModelStoreArgs(availability_zone="", size_gb=e.model_store_gb, iops=e.model_store_iops,
@@ -180,7 +216,7 @@ def _ec2(s: Settings) -> Ec2Plan:
         driver_branch=e.nvidia_driver_branch,
         driver_flavor="open" if gpu_family("torchserve-deploy:instanceType", e.instance_type).open_modules
         else "proprietary",
-        subnet_id=e.subnet_id or None, inference_cidrs=e.inference_cidrs,
+        inference_cidrs=e.inference_cidrs,
         inference_security_group_id=e.inference_security_group_id or None, metrics_cidr=e.metrics_cidr or None,
         ssh_cidrs=e.ssh_cidrs, root_volume_gb=e.root_volume_gb, kms_key_id=kms, log_retention_days=e.log_retention_days)
 
@@ -197,7 +233,7 @@ def make_plan(s: Settings) -> Plan:
         server = _server(s, models, image_ref, Mount(CONTAINER_MODEL_STORE, MODEL_STORE_DIR, "bind", read_only=True),
                          log)
         return Plan(s.stack, s.host, s.image.build_type != "codebuild", image, image_ref, models, server, None, None,
-                    ec2, s.server.token_auth)
+                    ec2, s.server.token_auth or edge_checks_keys(s))
     store = ModelStoreArgs(kind="volume" if s.store.model_store == "volume" else "hostDir",
                            host_path=None if s.store.model_store == "volume" else s.store_path,
                            volume_name=s.store_volume if s.store.model_store == "volume" else None,

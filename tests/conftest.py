@@ -61,12 +61,23 @@ def trained(engine, dev_resources):
         client.images.remove(image_id, force=True)
 
 
+def run_declared_commands(resources, prefix):
+    """Run the create step of each declared command:local:Command whose name starts with `prefix`, as the
+    provider would (in the project root, with its stdin)."""
+    for r in resources:
+        if r.typ == "command:local:Command" and r.name.startswith(prefix):
+            subprocess.run(["/bin/sh", "-c", r.inputs["create"]], cwd=ROOT, check=True,
+                           input=r.inputs.get("stdin", ""), text=True)
+
+
 @pytest.fixture(scope="session")
 def dev_store(trained, dev_resources):
-    """The declared archive step run on the trained checkpoint: demo.mar in the dev store."""
+    """The declared archive step run on the trained checkpoint: demo.mar in the dev store; the server's
+    declared files (config.properties) written where its container bind-mounts them."""
     store = ROOT / ".build/dev/model-store"
     existed = (store / "demo.mar").exists()
     subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-demo-archive")["create"]], cwd=ROOT, check=True)
+    run_declared_commands(dev_resources, "torchserve-files-")
     yield store
     if not existed:
         (store / "demo.mar").unlink(missing_ok=True)

@@ -229,6 +229,10 @@ def realize_container(client, inputs: dict, image_id: str, *, memlock_bytes: int
         log_config=docker.types.LogConfig(type=inputs.get("logDriver", "json-file"), config=inputs.get("logOpts", {})),
         labels={lab["label"]: lab["value"] for lab in inputs.get("labels", [])},
         device_requests=device_requests,
+        cap_drop=(inputs.get("capabilities") or {}).get("drops"),
+        security_opt=inputs.get("securityOpts"),
+        read_only=inputs.get("readOnly", False),
+        tmpfs=inputs.get("tmpfs"),
     )
     if inputs.get("uploads"):
         container.put_archive("/", _upload_tar(inputs["uploads"], inputs.get("user")))

@@ -42,6 +42,15 @@ def named(resources: list[Registered], name: str) -> Registered:
     return found[0]
 
 
+def server_config(resources) -> str:
+    """The config.properties a local stack's server container gets (written by its files command)."""
+    found = [r.inputs["stdin"] for r in resources if r.typ == "command:local:Command"
+             and r.name.endswith(tuple(f"-files-{i}" for i in range(10)))
+             and r.inputs["create"].endswith("/config.properties")]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def load_model(root, rel):
     """A model directory's manifest read as the settings loader reads it."""
     from torchserve_deploy.model.manifest import MANIFEST, load_manifest

@@ -1,4 +1,6 @@
 """Each component under mocks: the inputs of every child it registers."""
+from pathlib import Path
+
 import pytest
 from torchserve_deploy import (
     ModelArchive,
@@ -23,7 +25,8 @@ DEMO = load_model(ROOT, "models/demo")
 
 def server_args(**kw):
     base = dict(container_name="ts", image="sha256:abc", image_ref="r:t", models=(ModelServing("demo"),),
-                store=Mount("/home/model-server/model-store", "/srv/models", "bind", True))
+                store=Mount("/home/model-server/model-store", "/srv/models", "bind", True),
+                files_dir=Path("/srv/files"))
     return TorchServeServerArgs(**{**base, **kw})
 
 
@@ -36,8 +39,18 @@ def test_server_children_and_types():
     assert i["shmSize"] == 1024
     assert [(u["name"], u["soft"], u["hard"]) for u in i["ulimits"]] == [("memlock", -1, -1), ("stack", 67108864, 67108864)]
     assert {(p["internal"], p["ip"]) for p in i["ports"]} == {(8080, "127.0.0.1"), (8081, "127.0.0.1"),
-                                                             (8082, "127.0.0.1"), (7070, "127.0.0.1"), (7071, "127.0.0.1")}
-    assert i["mounts"] == [{"readOnly": True, "source": "/srv/models", "target": "/home/model-server/model-store", "type": "bind"}]
+                                                             (8082, "127.0.0.1"), (7070, "127.0.0.1"), (7071, "127.0.0.1"),
+                                                             (8090, "127.0.0.1")}
+    assert i["mounts"] == [
+        {"readOnly": True, "source": "/srv/models", "target": "/home/model-server/model-store", "type": "bind"},
+        {"readOnly": True, "source": "/srv/files/ts/config.properties", "target": "/home/model-server/config.properties",
+         "type": "bind"}]
+    # Hardened: no capabilities, no privilege gain, read-only root with tmpfs where TorchServe writes.
+    assert i["capabilities"] == {"drops": ["ALL"]} and i["securityOpts"] == ["no-new-privileges:true"]
+    assert i["readOnly"] is True and set(i["tmpfs"]) == {"/tmp", "/run/torchserve"}
+    files = only(mocks.resources, "command:local:Command").inputs
+    assert files["create"] == "mkdir -p /srv/files/ts && cat > /srv/files/ts/config.properties"
+    assert "disable_token_authorization=false" in files["stdin"]
     assert i["healthcheck"]["tests"] == ["CMD", "/usr/local/bin/ts-healthcheck", "demo"]
     assert i["user"] == "1000:1000" and i["restart"] == "unless-stopped"
     assert i["logOpts"] == {"max-file": "3", "max-size": "10m"} and "gpus" not in i
@@ -49,7 +62,8 @@ def test_public_inference_never_moves_management():
         inference_bind="0.0.0.0", metrics_bind="0.0.0.0", grpc_inference_bind="0.0.0.0", gpus="1,2")))
     i = only(mocks.resources, "docker:index/container:Container").inputs
     binds = {p["internal"]: p["ip"] for p in i["ports"]}
-    assert binds == {8080: "0.0.0.0", 8081: "127.0.0.1", 8082: "0.0.0.0", 7070: "0.0.0.0", 7071: "127.0.0.1"}
+    assert binds == {8080: "0.0.0.0", 8081: "127.0.0.1", 8082: "0.0.0.0", 7070: "0.0.0.0", 7071: "127.0.0.1",
+                     8090: "0.0.0.0"}
     assert i["gpus"] == "device=1,2"
 
 

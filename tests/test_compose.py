@@ -15,7 +15,7 @@ from infra.compose import write
 from infra.deliver.compose import compose_services
 from infra.offline import stack_settings
 from infra.plan import ROOT, make_plan
-from tests.mocks import named, only
+from tests.mocks import named, only, server_config
 
 GOLDEN = ROOT / "tests/golden/compose-dev.yml"
 BASE = ROOT / ".build/dev"
@@ -43,7 +43,7 @@ def test_compose_services_are_renderings_of_the_pulumi_specs(dev_resources):
     assert server["healthcheck"]["test"] == container["healthcheck"]["tests"]
     assert server["command"] == container["command"] and server["user"] == container["user"]
     files = rendered_dev()[1]
-    assert files["files/torchserve-dev/config.properties"] == container["uploads"][0]["content"]
+    assert files["files/torchserve-dev/config.properties"] == server_config(dev_resources)
     train = doc["train-demo"]
     run = named(dev_resources, "train-demo-run").inputs["create"]
     assert " ".join(train["command"]) in run and train["image"] == named(dev_resources, "train-demo-image").inputs["imageName"]

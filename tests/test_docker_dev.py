@@ -18,7 +18,7 @@ from tests.expected import SAMPLE, assert_demo_answer
 from tests.mocks import ROOT, named, only
 
 pytestmark = pytest.mark.docker
-KEY_FILE = "/home/model-server/key_file.json"
+KEY_FILE = "/run/torchserve/key_file.json"
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +95,30 @@ def test_healthcheck_is_the_declared_one(served):
     c.reload()
     assert c.attrs["Config"]["Healthcheck"]["Test"] == ["CMD", "/usr/local/bin/ts-healthcheck", "demo"]
     assert c.attrs["State"]["Health"]["Status"] == "healthy"
+
+
+def test_hardened_root_is_read_only_and_the_process_has_no_capabilities(served):
+    """cap-drop ALL, no-new-privileges, read-only root: it still serves (above) and writes only to tmpfs."""
+    c = served["container"]
+    c.reload()
+    host = c.attrs["HostConfig"]
+    assert host["ReadonlyRootfs"] is True and host["CapDrop"] == ["ALL"]
+    assert host["SecurityOpt"] == ["no-new-privileges:true"]
+    assert set(host["Tmpfs"]) == {"/tmp", "/run/torchserve"}
+    code, out = c.exec_run(["sh", "-c", "touch /home/model-server/x"])
+    assert code != 0 and b"Read-only file system" in out
+    status = c.exec_run(["cat", "/proc/1/status"]).output.decode()
+    caps = {line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith("Cap")}
+    assert caps["CapEff"] == caps["CapPrm"] == caps["CapBnd"] == "0000000000000000", caps
+    assert [line.split()[1] for line in status.splitlines() if line.startswith("NoNewPrivs")] == ["1"]
+    # TorchServe's keys live on the run-directory tmpfs.
+    assert exec_json(c, "cat", KEY_FILE)["inference"]["key"]
+
+
+def test_health_endpoint_needs_no_token_and_follows_the_workers(served):
+    """GET /healthz on 8090 (what a load balancer probes): 200 with every worker READY, 503 otherwise."""
+    port = [p for p in served["inputs"]["ports"] if p["internal"] == 8090][0]
+    url = f"http://{port['ip']}:{int(port['external'])}/healthz"
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 200 and r.json() == {"status": "healthy", "problems": []}
+    assert requests.get(url.replace("/healthz", "/predictions/demo"), timeout=10).status_code == 404

@@ -15,7 +15,7 @@ from tests.expected import SAMPLE
 from tests.mocks import ROOT, only
 
 pytestmark = pytest.mark.docker
-KEY_FILE = "/home/model-server/key_file.json"
+KEY_FILE = "/run/torchserve/key_file.json"
 # Kills TorchServe's Python backend workers (not itself: its own command line names them too).
 KILL_WORKERS = ("import os, signal\n"
                 "for p in filter(str.isdigit, os.listdir('/proc')):\n"
@@ -53,6 +53,16 @@ def healthcheck(container):
     return code, out.decode()
 
 
+# GET /healthz inside the container (8090): "<status> <body>".
+HEALTH_PROBE = """
+import urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen("http://127.0.0.1:8090/healthz", timeout=5); print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+"""
+
+
 def wait_for(condition, timeout_s, what, diagnose=lambda: ""):
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -79,6 +89,10 @@ def test_killed_worker_is_reported_then_recovers(engine, inputs, production_imag
         killed = c.exec_run(["python", "-c", KILL_WORKERS]).output.decode().split()
         assert killed, "no backend worker process found to kill"
         started = time.time()
+        # The token-free endpoint a load balancer probes answers 503 (a status it acts on) while workers are down.
+        health = wait_for(lambda: (lambda h: h if h.startswith("503 ") else None)(
+            c.exec_run(["python", "-c", HEALTH_PROBE]).output.decode()), 20, "503 from /healthz")
+        assert "model demo: 0/1 workers READY" in health, health
         report = wait_for(lambda: (lambda r: r if r[0] != 0 else None)(healthcheck(c)), 20, "an unhealthy report")
         assert "model demo: 0/1 workers READY" in report[1], report
         wait_for(lambda: healthcheck(c)[0] == 0, 90, "the worker to come back READY")
@@ -129,7 +143,8 @@ def test_missing_or_corrupt_archive_is_reported_not_hung(engine, inputs, product
     store.mkdir()
     if archive is not None:
         (store / "demo.mar").write_bytes(archive)
-    broken = {**inputs, "mounts": [{**m, "source": str(store)} for m in inputs["mounts"]]}  # test override: the store
+    broken = {**inputs, "mounts": [{**m, "source": str(store)} if m["target"].endswith("/model-store") else m
+                                   for m in inputs["mounts"]]}  # test override: the store
     c = realize_container(engine.client, broken, production_image["id"])
     try:
         def reported():

@@ -25,7 +25,7 @@ def memory_mb(container):
 def test_sustained_load_at_80_percent_without_errors(engine, dev_resources, production_image, dev_store):
     inputs = only(dev_resources, "docker:index/container:Container").inputs
     with running_dev_server(engine.client, inputs, production_image["id"]) as c:
-        key = exec_json(c, "cat", "/home/model-server/key_file.json")["inference"]["key"]
+        key = exec_json(c, "cat", "/run/torchserve/key_file.json")["inference"]["key"]
         run_wrk(URL, body=SAMPLE, key=key, connections=CONNECTIONS, seconds=5)  # warm-up
         capacity = run_wrk(URL, body=SAMPLE, key=key, connections=16, seconds=15)
         target = 0.8 * capacity["rps"]

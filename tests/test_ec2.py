@@ -86,9 +86,11 @@ def test_security_group_rules(stack):
     e = settings(name).ec2
     metrics = [r for r in rules if int(r["fromPort"]) == 8082]
     assert [r["cidrIpv4"] for r in metrics] == [e.metrics_cidr]
-    inference = [r for r in rules if int(r["fromPort"]) == 8080]
-    assert sorted(r.get("cidrIpv4") or r["referencedSecurityGroupId"] for r in inference) == sorted(
-        list(e.inference_cidrs) + ([e.inference_security_group_id] if e.inference_security_group_id else []))
+    # Behind the edge, inference and health come only from the load balancer's security group.
+    host_rules = [r for r in rules if r["securityGroupId"] == "gpu-host-sg-id"]
+    for port in (8080, 8090):
+        assert [r.get("referencedSecurityGroupId") for r in host_rules if int(r["fromPort"]) == port] == ["edge-sg-id"]
+        assert not [r for r in host_rules if int(r["fromPort"]) == port and ("cidrIpv4" in r or "cidrIpv6" in r)]
 
 
 def test_server_runs_the_same_spec_under_systemd(stack, dev_resources):
@@ -103,10 +105,19 @@ def test_server_runs_the_same_spec_under_systemd(stack, dev_resources):
     assert argv[argv.index("--log-driver") + 1] == "awslogs"
     assert f"awslogs-group=/torchserve-deploy/{name}" in argv
     assert "type=bind,source=/srv/models,target=/home/model-server/model-store,readonly" in argv
+    # Pulled by digest: what this stack pushed, whatever the tag says later.
     image = named(resources, "torchserve-image").inputs["imageName"]
-    assert image in argv and image.startswith(f"123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve-deploy-{name}:")
+    repo = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/torchserve-deploy-{name}"
+    assert image.startswith(repo + ":") and image not in argv
+    pulled = [a for a in argv if a.startswith(repo + "@sha256:")]
+    assert len(pulled) == 1 and len(pulled[0].split("@sha256:")[1]) == 64
+    env = {f["path"]: f["content"] for f in user_data(resources)["write_files"]}["/etc/torchserve-deploy/host.env"]
+    assert f"IMAGE={pulled[0]}" in env
+    # Hardened as on the local host; the edge checks the stack's key, so TorchServe's own is off.
+    assert "--read-only" in argv and argv[argv.index("--cap-drop") + 1] == "ALL"
+    assert "0.0.0.0:8090:8090/tcp" in published
     config = files[f"/etc/torchserve-deploy/files/torchserve-{name}/config.properties"]
-    assert "disable_token_authorization=false" in config and "enable_model_api=false" in config
+    assert "disable_token_authorization=true" in config and "enable_model_api=false" in config
     assert named(resources, "torchserve-image").inputs["skipPush"] is False
 
 
@@ -120,7 +131,7 @@ def test_archives_are_uploaded_to_the_model_bucket(stack):
     bucket = [r for r in resources if r.typ.startswith("aws:s3/")]
     block = named(resources, "models-public-access").inputs
     assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
-    assert len(bucket) == 5
+    assert len(bucket) == 6
 
 
 def test_unpinned_ami_comes_from_the_dlami_parameter():

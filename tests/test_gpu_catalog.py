@@ -44,9 +44,9 @@ def test_volta_needs_the_ubuntu_route_with_a_proprietary_driver_of_580_or_older(
         staging_with(instanceType="p3.2xlarge")
     assert err.value.key == P + "amiRoute" and "does not support it" in str(err.value)
     with pytest.raises(ValidationError) as err:
-        staging_with(instanceType="p3.2xlarge", amiRoute="ubuntu", nvidiaDriverBranch="595")
+        staging_with(instanceType="p3.2xlarge", amiRoute="ubuntu", nvidiaDriverBranch="595", egress="nat")
     assert err.value.key == P + "nvidiaDriverBranch" and "Volta" in str(err.value)
-    ok = staging_with(instanceType="p3.2xlarge", amiRoute="ubuntu", nvidiaDriverBranch="580")
+    ok = staging_with(instanceType="p3.2xlarge", amiRoute="ubuntu", nvidiaDriverBranch="580", egress="nat")
     assert gpu_family("k", ok.ec2.instance_type).open_modules is False
 
 
@@ -68,13 +68,31 @@ def test_cpu_image_on_a_gpu_host_is_refused():
     assert err.value.key in (P + "accelerator", P + "gpus")
 
 
+NO_EDGE = {"edge": "none", "domainName": "", "hostedZoneId": ""}  # staging as a private host, without its edge
+
+
+def test_ubuntu_route_needs_nat_on_a_created_vpc():
+    with pytest.raises(ValidationError) as err:
+        staging_with(amiRoute="ubuntu")  # staging's VPC endpoints reach AWS APIs, not package mirrors
+    assert err.value.key == P + "egress" and "nat for the ubuntu route" in str(err.value)
+    assert staging_with(amiRoute="ubuntu", egress="nat").ec2.egress == "nat"
+    existing = staging_with(amiRoute="ubuntu", vpcId="vpc-0123456789abcdef0", egress="none",
+                            privateSubnetIds=["subnet-0123456789abcdef0"],
+                            publicSubnetIds=["subnet-0123456789abcdef1", "subnet-0123456789abcdef2"])
+    assert existing.ec2.ami_route == "ubuntu"  # an existing VPC brings its own way out
+
+
 @pytest.mark.parametrize("overrides,key", [
     ({"sshCidrs": ["0.0.0.0/0"]}, "sshCidrs"),
-    ({"inferenceCidrs": [], "inferenceSecurityGroupId": ""}, "inferenceCidrs"),
+    ({**NO_EDGE, "inferenceCidrs": [], "inferenceSecurityGroupId": ""}, "inferenceCidrs"),
+    ({"inferenceCidrs": ["10.0.0.0/8"]}, "inferenceCidrs"),  # a direct path around the edge's key check
     ({"inferenceBind": "127.0.0.1"}, "inferenceBind"),
     ({"metricsCidr": "0.0.0.0/0"}, "metricsCidr"),
     ({"metricsCidr": "", "metricsBind": "0.0.0.0"}, "metricsBind"),
-    ({"inferenceCidrs": ["10.0.0.1/8"]}, "inferenceCidrs"),
+    ({**NO_EDGE, "inferenceCidrs": ["10.0.0.1/8"]}, "inferenceCidrs"),
+    ({**NO_EDGE, "inferenceCidrs": ["52.0.0.0/8"]}, "inferenceCidrs"),
+    ({"tokenAuth": True}, "tokenAuth"),
+    ({"domainName": "", "hostedZoneId": ""}, "domainName"),
     ({"gpus": ""}, "gpus"),
     ({"modelStore": "hostDir"}, "modelStore"),
     ({"train": True}, "train"),

@@ -38,14 +38,14 @@ def test_ci_runs_nothing_but_make_test():
 @pytest.mark.parametrize("target", ["test", "test-torchserve", "test-docker"])
 def test_full_suites_check_prereqs_before_any_other_work(target):
     # -n prints the recipes (including @-silenced ones) without running any; -B as if nothing were built yet.
-    result = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["make", "--no-print-directory", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     commands = result.stdout.splitlines()
     assert "tools/prereqs.sh" in commands[0], commands
 
 
 def test_unit_suite_needs_no_system_packages():
-    result = subprocess.run(["make", "-n", "-B", "test-unit"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["make", "--no-print-directory", "-n", "-B", "test-unit"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "prereqs" not in result.stdout
 

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from tests.mocks import committed_stacks, evaluate_program, named, only
+from tests.mocks import committed_stacks, evaluate_program, named, only, server_config
 
 STACKS = committed_stacks()
 
@@ -36,8 +36,7 @@ def test_dev_container_shm_ulimits_and_loopback_ports(dev_resources):
 
 
 def test_dev_config_properties_is_secure(dev_resources):
-    c = only(dev_resources, "docker:index/container:Container").inputs
-    props = c["uploads"][0]["content"]
+    props = server_config(dev_resources)
     assert "disable_token_authorization=false" in props and "enable_model_api=false" in props
     assert "load_models=demo.mar" in props
 
@@ -54,8 +53,7 @@ def test_every_stack_is_deterministic(stack):
 def test_token_auth_off_warns(caplog):
     with caplog.at_level(logging.WARNING):
         resources = evaluate_program("dev", {"tokenAuth": False})
-    c = only(resources, "docker:index/container:Container").inputs
-    assert "disable_token_authorization=true" in c["uploads"][0]["content"]
+    assert "disable_token_authorization=true" in server_config(resources)
     assert any("tokenAuth is false" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
 
 

@@ -55,8 +55,10 @@ BAD = [
     ({"instanceType": "g5.xlarge"}, P + "instanceType: 'g5.xlarge' is not valid. Allowed: set only when host is ec2 "
      "(this stack's host is local, where it would be ignored). Fix: pulumi config rm torchserve-deploy:instanceType"),
     ({"modelStorePath": "/etc"}, P + "modelStorePath: '/etc' is not valid. Allowed: a path strictly inside the "
-     "repository (symlinks followed; no '..' out of it). Fix: use a path under .build/, or add its parent to "
-     "torchserve-deploy:hostPathRoots"),
+     "repository's .build/ directory (symlinks followed; no '..' out of it). Fix: use a path under .build/, or add "
+     "its parent to torchserve-deploy:hostPathRoots"),
+    ({"trainingOutputsPath": ".venv"}, None),
+    ({"modelStorePath": ".build/x,source=/home"}, None),
 ]
 
 

@@ -10,13 +10,14 @@ import pytest
 from torchserve_deploy.image.variants import CPU_TORCH_VERSIONS, CUDA_VARIANTS
 
 from infra.offline import offline_config
-from tests.mocks import PROJECT, ROOT, RecordingMocks, evaluate_program, is_secret, named, unsecret
+from tests.mocks import PROJECT, ROOT, RecordingMocks, evaluate_program, is_secret, named, server_config, unsecret
 from tests.test_ec2 import unit_run_argv, user_data
 from tests.test_invalid_corpus import run_program
 
 P = PROJECT + ":"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SECOND = "tests/corpus/models/second"
+NO_EDGE = {"edge": "none", "domainName": "", "hostedZoneId": ""}  # staging as a private host, without its edge
 
 
 def container(resources) -> dict:
@@ -25,7 +26,7 @@ def container(resources) -> dict:
 
 def properties(resources) -> dict[str, str]:
     """config.properties of the local container, as key → value."""
-    content = container(resources)["uploads"][0]["content"]
+    content = server_config(resources)
     return dict(line.split("=", 1) for line in content.splitlines() if line and not line.startswith("#"))
 
 
@@ -194,8 +195,8 @@ def test_secret_index_with_credentials_stays_secret():
 def test_docker_volume_store_with_the_default_name():
     rs = evaluate_program("dev", {"modelStore": "volume"})
     assert named(rs, "model-store-volume").inputs["name"] == "torchserve-dev-models"
-    assert container(rs)["mounts"] == [{"type": "volume", "source": "torchserve-dev-models",
-                                        "target": "/home/model-server/model-store", "readOnly": True}]
+    assert container(rs)["mounts"][0] == {"type": "volume", "source": "torchserve-dev-models",
+                                          "target": "/home/model-server/model-store", "readOnly": True}
 
 
 def test_named_volume_store():
@@ -240,17 +241,23 @@ def test_high_ports_and_inference_on_every_interface():
                                   "grpcInferencePort": 1024, "grpcManagementPort": 17071, "inferenceBind": "0.0.0.0"})
     published = {int(p["internal"]): (p["ip"], int(p["external"])) for p in container(rs)["ports"]}
     assert published == {8080: ("0.0.0.0", 18080), 8081: ("127.0.0.1", 18081), 8082: ("127.0.0.1", 65535),
-                         7070: ("127.0.0.1", 1024), 7071: ("127.0.0.1", 17071)}
+                         7070: ("127.0.0.1", 1024), 7071: ("127.0.0.1", 17071), 8090: ("0.0.0.0", 8090)}
 
 
 # --- ec2 host ----------------------------------------------------------------------------------------
 
 def test_private_ipv6_clients_on_ec2():
-    rs = evaluate_program("staging", {"inferenceCidrs": ["fd00:10::/32", "10.0.0.0/8", "100.64.0.0/10"],
+    rs = evaluate_program("staging", {**NO_EDGE, "inferenceCidrs": ["fd00:10::/32", "10.0.0.0/8", "100.64.0.0/10"],
                                       "sshCidrs": ["fd00:20::/48"]})
     assert sources(ingress(rs, 8080)) == ["10.0.0.0/8", "100.64.0.0/10", "fd00:10::/32"]
     assert [r["cidrIpv6"] for r in ingress(rs, 8080) if "cidrIpv6" in r] == ["fd00:10::/32"]
     assert [r.get("cidrIpv6") for r in ingress(rs, 22)] == ["fd00:20::/48"]
+    # No edge: no load balancer, no key of the stack's, and TorchServe checks its own keys.
+    assert not [r for r in rs if r.typ.startswith(("aws:lb/", "aws:acm/", "aws:secretsmanager/"))]
+    assert ingress(rs, 8090) == []
+    _, files = unit_run_argv(rs)
+    assert "disable_token_authorization=false\n" in files[
+        "/etc/torchserve-deploy/files/torchserve-staging/config.properties"]
 
 
 def test_private_ssh_and_metrics_cidrs():
@@ -262,28 +269,64 @@ def test_private_ssh_and_metrics_cidrs():
 
 
 def test_inference_security_group_beside_cidrs():
-    rs = evaluate_program("staging", {"inferenceSecurityGroupId": "sg-0123456789abcdef0"})
+    rs = evaluate_program("staging", {**NO_EDGE, "inferenceCidrs": ["10.0.0.0/8"],
+                                      "inferenceSecurityGroupId": "sg-0123456789abcdef0"})
     assert sources(ingress(rs, 8080)) == ["10.0.0.0/8", "sg-0123456789abcdef0"]
 
 
 def test_pinned_ami_on_the_ubuntu_route():
     mocks = RecordingMocks()
     rs = evaluate_program("staging", {"amiId": "ami-0fedcba9876543210", "amiRoute": "ubuntu", "nvidiaDriverBranch": "570",
-                                      "ubuntuVersion": "22.04"}, mocks=mocks)
+                                      "ubuntuVersion": "22.04", "egress": "nat"}, mocks=mocks)
     assert named(rs, "gpu-host-instance").inputs["ami"] == "ami-0fedcba9876543210"
     assert not [t for t, _ in mocks.calls if t == "aws:ssm/getParameter:getParameter"]
     env = {f["path"]: f["content"] for f in user_data(rs)["write_files"]}["/etc/torchserve-deploy/host.env"]
     assert "AMI_ROUTE=ubuntu\n" in env and "DRIVER_BRANCH=570\n" in env
+    # apt needs the internet: one NAT gateway and plain HTTP out; no VPC endpoints.
+    assert [r.name for r in rs if r.typ == "aws:ec2/natGateway:NatGateway"] == ["network-nat"]
+    assert not [r for r in rs if r.typ == "aws:ec2/vpcEndpoint:VpcEndpoint"]
+    assert named(rs, "gpu-host-out-http").inputs["fromPort"] == 80
 
 
-def test_subnet_and_kms_alias():
-    rs = evaluate_program("staging", {"subnetId": "subnet-0a1b2c3d", "kmsKeyId": "alias/ml/torchserve_keys"})
+def test_existing_vpc_subnets_and_kms_alias():
+    private, public = ["subnet-0a1b2c3d", "subnet-0a1b2c3e"], ["subnet-0f1e2d3c", "subnet-0f1e2d3b"]
+    rs = evaluate_program("staging", {"vpcId": "vpc-0a1b2c3d", "privateSubnetIds": private, "publicSubnetIds": public,
+                                      "egress": "none", "kmsKeyId": "alias/ml/torchserve_keys"})
     instance = named(rs, "gpu-host-instance").inputs
-    assert instance["subnetId"] == "subnet-0a1b2c3d"
+    assert instance["subnetId"] == "subnet-0a1b2c3d"  # the first private subnet
+    assert named(rs, "edge-alb").inputs["subnets"] == public
+    assert named(rs, "edge-tg").inputs["vpcId"] == named(rs, "gpu-host-sg").inputs["vpcId"] == "vpc-0a1b2c3d"
+    created = [r.typ for r in rs if r.typ.startswith(("aws:ec2/vpc", "aws:ec2/subnet", "aws:ec2/natGateway",
+                                                     "aws:ec2/internetGateway"))]
+    assert created == []  # the VPC's own subnets, routes and egress
     assert instance["rootBlockDevice"]["kmsKeyId"] == "alias/ml/torchserve_keys"
     assert named(rs, "model-store-ebs").inputs["kmsKeyId"] == "alias/ml/torchserve_keys"
     sse = named(rs, "models-encryption").inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert sse == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": "alias/ml/torchserve_keys"}
+
+
+def test_imported_certificate_strict_tls_and_restricted_edge_clients():
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab"
+    rs = evaluate_program("staging", {"hostedZoneId": "", "certificateArn": arn,
+                                      "tlsPolicy": "ELBSecurityPolicy-TLS13-1-3-2021-06",
+                                      "edgeCidrs": ["203.0.113.0/24", "2001:db8::/32"]})
+    https = named(rs, "edge-https").inputs
+    assert (https["certificateArn"], https["sslPolicy"]) == (arn, "ELBSecurityPolicy-TLS13-1-3-2021-06")
+    assert not [r for r in rs if r.typ.startswith(("aws:acm/", "aws:route53/"))]  # nothing to validate or alias
+    edge = [r for r in ingress(rs, 443) + ingress(rs, 80) if r["securityGroupId"] == "edge-sg-id"]
+    assert sources(edge) == ["2001:db8::/32", "2001:db8::/32", "203.0.113.0/24", "203.0.113.0/24"]
+    assert sources(ingress(rs, 8080)) == ["edge-sg-id"]
+
+
+@pytest.mark.parametrize("grace,versions", [(True, ["inference-key-v3", "inference-key-v2"]),
+                                            (False, ["inference-key-v3"])])
+def test_inference_key_rotation(grace, versions):
+    rs = evaluate_program("staging", {"inferenceKeyVersion": 3, "inferenceKeyGrace": grace})
+    keys = {r.name: r for r in rs if r.typ == "random:index/randomPassword:RandomPassword"}
+    assert sorted(keys) == sorted(versions)
+    headers = {v for r in rs if r.typ == "aws:lb/listenerRule:ListenerRule"
+               for c in unsecret(r.inputs["conditions"]) for v in c["httpHeader"]["values"]}
+    assert len(headers) == len(versions)  # each accepted key has its rule; a revoked one has none
 
 
 def test_kms_key_arn():
@@ -313,7 +356,8 @@ def test_one_gpu_on_ec2_and_maximal_model_defaults():
 
 
 def test_volta_on_the_ubuntu_route_with_its_last_driver():
-    rs = evaluate_program("staging", {"instanceType": "p3.2xlarge", "amiRoute": "ubuntu", "nvidiaDriverBranch": "580"})
+    rs = evaluate_program("staging", {"instanceType": "p3.2xlarge", "amiRoute": "ubuntu", "nvidiaDriverBranch": "580",
+                                      "egress": "nat"})
     assert named(rs, "gpu-host-instance").inputs["instanceType"] == "p3.2xlarge"
     env = {f["path"]: f["content"] for f in user_data(rs)["write_files"]}["/etc/torchserve-deploy/host.env"]
     assert "DRIVER_BRANCH=580\n" in env and "DRIVER_FLAVOR=proprietary\n" in env

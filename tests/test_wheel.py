@@ -267,19 +267,22 @@ def test_consumer_program_registers_a_server_from_the_installed_package(fresh_ve
     assert c["image"] == "sha256:" + "0" * 64  # the built image's ID, not a tag
     binds = {p["internal"]: (p["ip"], p["external"]) for p in c["ports"]}
     assert binds == {8080: ("127.0.0.1", 8080), 8081: ("127.0.0.1", 8081), 8082: ("127.0.0.1", 8082),
-                     7070: ("127.0.0.1", 7070), 7071: ("127.0.0.1", 7071)}
-    assert c["user"] == "1000:1000"
-    assert [u["file"] for u in c["uploads"]] == ["/home/model-server/config.properties"]
-    props = c["uploads"][0]["content"]
+                     7070: ("127.0.0.1", 7070), 7071: ("127.0.0.1", 7071), 8090: ("127.0.0.1", 8090)}
+    assert c["user"] == "1000:1000" and c["readOnly"] is True and c["capabilities"] == {"drops": ["ALL"]}
+    config_path = store_dir.parent / ".files" / c["name"] / "config.properties"
+    assert [(m["source"], m["target"], m["readOnly"]) for m in c["mounts"]] == [
+        (str(store_dir), "/home/model-server/model-store", True),
+        (str(config_path), "/home/model-server/config.properties", True)]
+    files = [r["inputs"] for r in resources if r["type"] == "command:local:Command" and r["name"].startswith("torchserve-files")]
+    assert len(files) == 1 and str(config_path) in files[0]["create"]
+    props = files[0]["stdin"]
     for line in ("disable_token_authorization=false", "enable_model_api=false", "load_models=consumer.mar"):
         assert line in props.splitlines(), line
-    assert [(m["source"], m["target"], m["readOnly"]) for m in c["mounts"]] == [
-        (str(store_dir), "/home/model-server/model-store", True)]
     assert c["healthcheck"]["tests"] == ["CMD", "/usr/local/bin/ts-healthcheck", "consumer"]
 
     # The store directory and the archive of the shipped model directory.
     commands = {r["name"]: r["inputs"] for r in resources if r["type"] == "command:local:Command"}
-    assert set(commands) == {"model-store-dir", "model-consumer-archive"}
+    assert set(commands) == {"model-store-dir", "model-consumer-archive", "torchserve-files-0"}
     assert str(store_dir) in commands["model-store-dir"]["create"]
     archive = commands["model-consumer-archive"]["create"]
     assert "--model-name consumer" in archive and f"--export-path {store_dir}" in archive

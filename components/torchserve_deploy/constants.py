@@ -19,5 +19,9 @@ ANY_IPV4 = "0.0.0.0"
 CONTAINER_HOME = "/home/model-server"
 CONTAINER_MODEL_STORE = f"{CONTAINER_HOME}/model-store"
 CONTAINER_CONFIG = f"{CONTAINER_HOME}/config.properties"
-# TorchServe writes key_file.json into its working directory (the image's WORKDIR).
-CONTAINER_KEY_FILE = f"{CONTAINER_HOME}/key_file.json"
+# TorchServe works in this directory (a tmpfs on the read-only root) and writes key_file.json there.
+CONTAINER_RUN_DIR = "/run/torchserve"
+CONTAINER_KEY_FILE = f"{CONTAINER_RUN_DIR}/key_file.json"
+CONTAINER_TMP = "/tmp"
+HEALTH_PATH = "/healthz"
+"""The token-free, worker-aware health endpoint (ts-healthcheck --serve) that load balancers probe."""

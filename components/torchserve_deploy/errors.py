@@ -1,7 +1,14 @@
 """The one error type for bad input, raised before any resource is registered."""
 from __future__ import annotations
 
+import reprlib
 from typing import Any
+
+# A bad value is shown, never dumped: long strings, deep or huge structures (YAML alias bombs) and file
+# contents that reached a field by mistake are cut short.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxset = 3, 6, 6, 6, 6
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 120, 120, 40
 
 
 class ValidationError(ValueError):
@@ -16,4 +23,4 @@ class ValidationError(ValueError):
         self.value = value
         self.allowed = allowed
         self.fix = fix
-        super().__init__(f"{key}: {value!r} is not valid. Allowed: {allowed}. Fix: {fix}")
+        super().__init__(f"{key}: {_SHORT.repr(value)} is not valid. Allowed: {allowed}. Fix: {fix}")

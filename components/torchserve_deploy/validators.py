@@ -44,6 +44,22 @@ PRIVATE_BLOCKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
     ipaddress.ip_network("fc00::/7"))
 
 
+# Characters a host path may not hold: they would split a `--mount` value (CSV: , and "), be expanded by
+# compose or a shell ($, `), or end a line. Each component is at most 255 bytes, the whole at most 4096.
+_PATH_UNSAFE = re.compile(r"[,\"'$`\\]")
+
+
+def portable_path(key: str, value: object) -> str:
+    """A host path that every rendering (docker run --mount, compose, systemd, Pulumi) carries verbatim."""
+    text = value if isinstance(value, str) else ""
+    parts = text.split("/")
+    if (not text or not text.isprintable() or _PATH_UNSAFE.search(text) or len(text.encode()) > 4096
+            or any(len(p.encode()) > 255 for p in parts)):
+        raise ValidationError(key, value, "a printable path without , \" ' $ ` or \\ (components of at most 255 "
+                              "bytes)", f"rename the directory or file, or point {key} elsewhere")
+    return text
+
+
 def full_match(key: str, value: object, pattern: re.Pattern[str], allowed: str, example: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ValidationError(key, value, allowed, f"set {key} to a value like {example}")
@@ -178,8 +194,17 @@ def url(key: str, value: object, *, allow_http: bool = False, what: str = "URL")
     schemes = ("https", "http") if allow_http else ("https",)
     if parts is None or parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
         extra = "" if allow_http else " (http:// needs torchserve-deploy:allowInsecureIndexes: true)"
-        raise ValidationError(key, value, f"an {'http(s)' if allow_http else 'https'} {what} without spaces, quotes, "
+        shown = _without_userinfo(text) if isinstance(value, str) else value  # never print a token
+        raise ValidationError(key, shown, f"an {'http(s)' if allow_http else 'https'} {what} without spaces, quotes, "
                               f"query or shell characters{extra}", f"set {key} to e.g. https://pypi.org/simple")
+    return text
+
+
+def _without_userinfo(text: str) -> str:
+    head, sep, rest = text.partition("://")
+    host = rest.split("/", 1)
+    if sep and "@" in host[0]:
+        return f"{head}://[credentials]@{host[0].rsplit('@', 1)[1]}" + (f"/{host[1]}" if len(host) > 1 else "")
     return text
 
 
@@ -191,6 +216,14 @@ def without_credentials(value: str) -> str:
     """The URL with any user:password@ removed (for digests and messages)."""
     parts = urlsplit(value)
     return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
+
+
+_HOSTNAME = re.compile(r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def hostname(key: str, value: object) -> str:
+    """A fully qualified DNS name in lowercase (no trailing dot, no wildcard)."""
+    return full_match(key, value, _HOSTNAME, "a lowercase DNS name such as ml.example.com", "ml.example.com")
 
 
 def git_ref(key: str, value: object) -> str:
@@ -212,6 +245,14 @@ def cidr(key: str, value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Netwo
         raise ValidationError(key, value, "a CIDR in canonical form such as 10.0.0.0/16 or fd00::/64 (a prefix "
                               "length, host bits zero)",
                               f"fix {key}, e.g. 10.0.0.0/16") from None
+
+
+def vpc_cidr(key: str, value: object) -> str:
+    """A VPC's primary range: private IPv4, /16 to /24 (it is cut into four subnets)."""
+    (net,) = private_cidrs(key, [value])
+    if net.version != 4 or not 16 <= net.prefixlen <= 24:
+        raise ValidationError(key, value, "a private IPv4 range from /16 to /24", f"set {key} to 10.42.0.0/16")
+    return str(net)
 
 
 def private_cidrs(key: str, values: Iterable[object]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

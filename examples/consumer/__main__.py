@@ -46,6 +46,8 @@ server = TorchServeServer(
         image_ref=image.ref,
         models=(ModelServing(name=source.name, version=source.version),),
         store=store.mount,
+        # Hardened (read-only root): config.properties is written here and bind-mounted read-only.
+        files_dir=store_dir.parent / ".files",
     ),
     opts=pulumi.ResourceOptions(depends_on=[image, archive]),
 )

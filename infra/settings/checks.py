@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic.alias_generators import to_camel
 from torchserve_deploy import validators as v
 from torchserve_deploy.aws import limits
 from torchserve_deploy.aws.ecr import ecr_repository_url
@@ -38,7 +39,8 @@ def _urls(image: ImageSection, secrets: frozenset[str]) -> None:
 def _ports(server: ServerSection) -> None:
     v.distinct_ports(P + "*Port", {"inferencePort": server.inference_port, "managementPort": server.management_port,
                                    "metricsPort": server.metrics_port, "grpcInferencePort": server.grpc_inference_port,
-                                   "grpcManagementPort": server.grpc_management_port})
+                                   "grpcManagementPort": server.grpc_management_port,
+                                   "healthPort": server.health_port})
 
 
 def _ec2(image: ImageSection, server: ServerSection, ec2: Ec2Section, gpus: str | None,
@@ -53,9 +55,8 @@ def _ec2(image: ImageSection, server: ServerSection, ec2: Ec2Section, gpus: str 
     region = limits.region("aws:region", config["aws:region"])
     if gpus is None:
         raise ValidationError(P + "gpus", "", '"all" or device indexes on a GPU host', f"pulumi config set {P}gpus all")
-    if not ec2.inference_cidrs and not ec2.inference_security_group_id:
-        raise ValidationError(P + "inferenceCidrs", [], "at least one private client CIDR, or inferenceSecurityGroupId",
-                              f"set {P}inferenceCidrs to your clients' CIDRs (or a load balancer's security group)")
+    _network(ec2)
+    _edge(ec2, server, region)
     if server.inference_bind != ANY_IPV4:
         raise ValidationError(P + "inferenceBind", server.inference_bind,
                               "0.0.0.0 on an ec2 host (the security group decides who reaches 8080)",
@@ -67,6 +68,80 @@ def _ec2(image: ImageSection, server: ServerSection, ec2: Ec2Section, gpus: str 
     limits.check_gp3((P + "modelStoreGb", P + "modelStoreIops", P + "modelStoreThroughputMbs"),
                      ec2.model_store_gb, ec2.model_store_iops, ec2.model_store_throughput_mbs)
     return region
+
+
+def egress(ec2: Ec2Section) -> str:
+    """An existing VPC brings its own egress unless the stack says otherwise."""
+    return ec2.egress if "egress" in ec2.model_fields_set or not ec2.vpc_id else "none"
+
+
+def _explicit(section: Ec2Section, *fields: str) -> list[str]:
+    return [f for f in fields if f in section.model_fields_set]
+
+
+def _network(ec2: Ec2Section) -> None:
+    if ec2.vpc_id and _explicit(ec2, "vpc_cidr"):
+        raise ValidationError(P + "vpcCidr", ec2.vpc_cidr, "unset with vpcId (the existing VPC has its own range)",
+                              f"pulumi config rm {P}vpcCidr")
+    overlap = sorted(set(ec2.private_subnet_ids) & set(ec2.public_subnet_ids))
+    if overlap:
+        raise ValidationError(P + "publicSubnetIds", overlap, "subnets other than privateSubnetIds (hosts must not "
+                              "share the edge's public subnets)", "list each subnet once, in the right key")
+    if not ec2.vpc_id and egress(ec2) == "none":
+        raise ValidationError(P + "egress", "none", "endpoints or nat for a VPC the stack creates (none leaves the "
+                              "hosts without ECR, S3 and SSM)", f"pulumi config set {P}egress endpoints")
+    if ec2.vpc_id:
+        if not ec2.private_subnet_ids:
+            raise ValidationError(P + "privateSubnetIds", [], "the VPC's private subnets for the hosts",
+                                  f"set {P}privateSubnetIds (hosts get no public IP), or clear {P}vpcId")
+        if egress(ec2) != "none":
+            raise ValidationError(P + "egress", ec2.egress, "none with an existing VPC (its own NAT or endpoints)",
+                                  f"pulumi config set {P}egress none, or clear {P}vpcId to create a VPC")
+    elif ec2.private_subnet_ids or ec2.public_subnet_ids:
+        raise ValidationError(P + "vpcId", "", "the VPC of privateSubnetIds and publicSubnetIds",
+                              f"pulumi config set {P}vpcId vpc-..., or remove the subnet IDs to create a VPC")
+    if ec2.ami_route == "ubuntu" and egress(ec2) == "endpoints":
+        raise ValidationError(P + "egress", "endpoints", "nat for the ubuntu route (it installs the driver and the "
+                              "container toolkit from package mirrors)", f"pulumi config set {P}egress nat")
+
+
+def _edge(ec2: Ec2Section, server: ServerSection, region: str) -> None:
+    if ec2.edge == "none":
+        ignored = _explicit(ec2, "edge_cidrs", "tls_policy", "inference_key_version", "inference_key_grace")
+        if ignored:
+            name = to_camel(ignored[0])
+            raise ValidationError(P + name, getattr(ec2, ignored[0]), "set only with edge alb (edge none ignores it)",
+                                  f"pulumi config rm {P}{name}")
+        for key, value in (("domainName", ec2.domain_name), ("certificateArn", ec2.certificate_arn),
+                           ("hostedZoneId", ec2.hosted_zone_id)):
+            if value:
+                raise ValidationError(P + key, value, "set only with edge alb", f"pulumi config rm {P}{key}")
+        if not ec2.inference_cidrs and not ec2.inference_security_group_id:
+            raise ValidationError(P + "inferenceCidrs", [], "at least one private client CIDR, or "
+                                  "inferenceSecurityGroupId, when there is no edge",
+                                  f"set {P}inferenceCidrs to your clients' private CIDRs, or use edge alb")
+        return
+    for name, value in (("inferenceCidrs", list(ec2.inference_cidrs)),
+                        ("inferenceSecurityGroupId", ec2.inference_security_group_id)):
+        if value:
+            raise ValidationError(P + name, value, "unset with edge alb: the edge is the only way to the host (a "
+                                  "direct path would skip its key check)", f"pulumi config rm {P}{name}, or use edge none")
+    if ec2.certificate_arn and ec2.certificate_arn.split(":")[3] != region:
+        raise ValidationError(P + "certificateArn", ec2.certificate_arn, f"a certificate in the stack's region {region} "
+                              "(a load balancer uses certificates of its own region)", "import or request it there")
+    if not ec2.certificate_arn and not (ec2.domain_name and ec2.hosted_zone_id):
+        raise ValidationError(P + "domainName", ec2.domain_name, "a domainName with its hostedZoneId (a DNS-validated "
+                              "ACM certificate), or a certificateArn", f"pulumi config set {P}domainName ml.example.com "
+                              f"and {P}hostedZoneId Z..., or set {P}certificateArn")
+    if ec2.certificate_arn and ec2.hosted_zone_id:
+        raise ValidationError(P + "hostedZoneId", ec2.hosted_zone_id, "no zone with a certificateArn (the zone is "
+                              "for a certificate the stack creates)", f"remove {P}hostedZoneId or {P}certificateArn")
+    if ec2.vpc_id and len(ec2.public_subnet_ids) < 2:
+        raise ValidationError(P + "publicSubnetIds", list(ec2.public_subnet_ids), "public subnets in at least two "
+                              "AZs for the load balancer", f"set {P}publicSubnetIds")
+    if "token_auth" in server.model_fields_set:
+        raise ValidationError(P + "tokenAuth", server.token_auth, "unset with edge alb: the edge checks the stack's key (TorchServe "
+                              "0.12 cannot be given one, and clients cannot send two)", f"pulumi config rm {P}tokenAuth")
 
 
 def relate(*, stack: str, root: Path, host: Literal["local", "ec2"], config: Mapping[str, Any],
@@ -99,13 +174,19 @@ def relate(*, stack: str, root: Path, host: Literal["local", "ec2"], config: Map
         shm_size_mb=v.size_to_mb(P + "shmSize", server.shm_size, low_mb=16, high_mb=256 * 1024),
         log_max_size_mb=v.size_to_mb(P + "logMaxSize", server.log_max_size, high_mb=1024),
         container_name=container,
-        store_path=confined(P + "modelStorePath", store.model_store_path or f".build/{stack}/model-store", root, roots),
+        store_path=confined(P + "modelStorePath", store.model_store_path or f".build/{stack}/model-store", root, roots,
+                            writable=True),
         store_volume=store.model_store_volume or f"torchserve-{stack}-models",
         training_outputs=confined(P + "trainingOutputsPath", store.training_outputs_path or f".build/{stack}/training",
-                                  root, roots),
+                                  root, roots, writable=True),
         roots=roots)
 
 
 def finish(s: Settings, models: tuple[ModelSettings, ...]) -> Settings:
+    """Models in name order (the same set in any order gives the same resources); each trained model's
+    outputs directory resolved again (a link placed there must not lead out)."""
     v.unique(P + "models", [m.name for m in models])
-    return replace(s, models=models)
+    for m in models:
+        if m.training is not None:
+            confined(P + "trainingOutputsPath", str(s.training_outputs / m.name), s.root, s.roots, writable=True)
+    return replace(s, models=tuple(sorted(models, key=lambda m: m.name)))

@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 from pydantic.alias_generators import to_camel
+from torchserve_deploy import validators as v
 from torchserve_deploy.aws import limits
 from torchserve_deploy.constants import PROJECT
 
@@ -46,6 +47,14 @@ class Section(BaseModel):
 
 Port = Annotated[int, Field(ge=1024, le=65535)]
 PORT_ALLOWED = "an integer port from 1024 to 65535 (lower ports belong to system services such as SSH)"
+
+
+def each(fn: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    """A validator of one value applied to every item of a list."""
+    def run(key: str, values: Any) -> Any:
+        v.unique(key, list(values))
+        return [fn(key, value) for value in values]
+    return run
 
 
 def aws_id(kind: str) -> Callable[[str, Any], Any]:

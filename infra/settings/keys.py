@@ -92,6 +92,9 @@ class ServerSection(Section):
     grpc_inference_port: Annotated[Port, K("Host port for gRPC inference.", PORT_ALLOWED, "7070")] = 7070
     grpc_management_port: Annotated[Port, K("Host port for gRPC management (always on 127.0.0.1).", PORT_ALLOWED,
                                             "7071")] = 7071
+    health_port: Annotated[Port, K("Host port of the token-free health endpoint (GET /healthz: 200 only when every "
+                                   "model's workers are READY), published beside inference.", PORT_ALLOWED,
+                                   "8090")] = 8090
     shm_size: Annotated[str, check(lambda k, x: v.size_to_mb(k, x, low_mb=16, high_mb=256 * 1024)), K(
         "Size of /dev/shm, e.g. 512m or 1g (16m to 256g).", "a size from 16m to 256g", "1g")] = "1g"
     ulimit_memlock: Annotated[int, Field(ge=-1, le=2**40), check(v.memlock),
@@ -175,7 +178,9 @@ HOST_DOC = "Where the server runs: local (the Docker host pulumi talks to) or ec
 SECTIONS: dict[str, type[Section]] = {"image": ImageSection, "server": ServerSection, "defaults": ModelDefaults,
                                       "store": StoreSection, "ec2": Ec2Section}
 RETIRED = {"trainingParams": "per-model parameters moved to models.<name>.train, e.g. models: {demo: {path: "
-                             "models/demo, train: {epochs: 5}}}"}
+                             "models/demo, train: {epochs: 5}}}",
+           "subnetId": "hosts now sit in private subnets: set vpcId with privateSubnetIds (the first holds the "
+                       "host) and publicSubnetIds (the edge), or leave all three unset to create a VPC"}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pydantic import Field
 from torchserve_deploy import validators as v
 from torchserve_deploy.aws import limits
 
-from infra.settings.declare import EC2, K, Section, aws_id, check
+from infra.settings.declare import EC2, K, Section, aws_id, check, each
 
 
 class Ec2Section(Section):
@@ -25,9 +25,49 @@ class Ec2Section(Section):
     nvidia_driver_branch: Annotated[Literal["570", "575", "580", "590", "595"], K(
         "ec2, ubuntu route: NVIDIA server driver branch.", "570, 575, 580, 590 or 595", "580",
         hosts=(EC2,))] = "580"
-    subnet_id: Annotated[str, check(aws_id("subnet")), K(
-        "ec2: subnet for the instance; empty means the default VPC's default subnet.",
-        "a subnet ID like subnet-0123456789abcdef0", "subnet-0123456789abcdef0", hosts=(EC2,))] = ""
+    vpc_id: Annotated[str, check(aws_id("vpc")), K(
+        "ec2: an existing VPC to use; empty creates one (vpcCidr, two AZs, public subnets for the edge only, "
+        "private subnets for hosts).", "a VPC ID like vpc-0123456789abcdef0", "vpc-0123456789abcdef0",
+        hosts=(EC2,))] = ""
+    private_subnet_ids: Annotated[tuple[str, ...], check(each(aws_id("subnet"))), K(
+        "ec2, existing VPC: private subnets for hosts (the first holds the instance and its EBS store).",
+        "subnet IDs", "[subnet-0123456789abcdef0]", hosts=(EC2,))] = ()
+    public_subnet_ids: Annotated[tuple[str, ...], check(each(aws_id("subnet"))), K(
+        "ec2, existing VPC: public subnets in two or more AZs for the load balancer.", "subnet IDs",
+        "[subnet-0123456789abcdef0, subnet-0fedcba9876543210]", hosts=(EC2,))] = ()
+    vpc_cidr: Annotated[str, check(v.vpc_cidr), K(
+        "ec2, created VPC: its private CIDR (/16 to /24).", "a private CIDR", "10.42.0.0/16",
+        hosts=(EC2,))] = "10.42.0.0/16"
+    egress: Annotated[Literal["endpoints", "nat", "none"], K(
+        "ec2: how private hosts reach AWS APIs: endpoints (VPC endpoints for ECR, S3, CloudWatch Logs, SSM, "
+        "Secrets Manager; no internet), nat (one NAT gateway; needed by the ubuntu route's apt), none (an "
+        "existing VPC provides it).", "endpoints, nat or none", "endpoints", hosts=(EC2,))] = "endpoints"
+    edge: Annotated[Literal["alb", "none"], K(
+        "ec2: alb (an internet-facing HTTPS load balancer checks the inference key) or none (private use: "
+        "inferenceCidrs only, TorchServe's own token auth).", "alb or none", "alb", hosts=(EC2,))] = "alb"
+    domain_name: Annotated[str, check(lambda k, x: x == "" or v.hostname(k, x)), K(
+        "ec2, edge alb: the endpoint's DNS name (with hostedZoneId: a DNS-validated ACM certificate and an alias "
+        "record).", "a DNS name", "ml.example.com", hosts=(EC2,))] = ""
+    hosted_zone_id: Annotated[str, check(lambda k, x: x == "" or limits.zone_id(k, x)), K(
+        "ec2, edge alb: the Route 53 hosted zone of domainName.", "a hosted zone ID like Z0123456789ABCDEFGHIJ",
+        "Z0123456789ABCDEFGHIJ", hosts=(EC2,))] = ""
+    certificate_arn: Annotated[str, check(lambda k, x: x == "" or limits.certificate_arn(k, x)), K(
+        "ec2, edge alb: an existing (e.g. imported) ACM certificate instead of a DNS-validated one.",
+        "an ACM certificate ARN", "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
+        hosts=(EC2,))] = ""
+    tls_policy: Annotated[Literal["ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+                                  "ELBSecurityPolicy-TLS13-1-3-2021-06"], K(
+        "ec2, edge alb: the HTTPS listener's security policy (TLS 1.2 or later).", "a TLS 1.2+ ELB security policy",
+        "ELBSecurityPolicy-TLS13-1-2-2021-06", hosts=(EC2,))] = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    edge_cidrs: Annotated[tuple[str, ...], check(each(v.cidr)), K(
+        "ec2, edge alb: who may reach the HTTPS endpoint (default: everyone; the key is checked at the edge).",
+        "CIDRs", "[203.0.113.0/24]", hosts=(EC2,))] = ("0.0.0.0/0", "::/0")
+    inference_key_version: Annotated[int, Field(ge=1, le=1000000), K(
+        "ec2, edge alb: bump to rotate the inference key deliberately (the previous one stays valid while "
+        "inferenceKeyGrace is true).", "an integer from 1", "2", hosts=(EC2,))] = 1
+    inference_key_grace: Annotated[bool, K(
+        "ec2, edge alb: keep accepting the previous key version after a rotation (set false to revoke it).",
+        "true or false", "true", hosts=(EC2,))] = True
     root_volume_gb: Annotated[int, Field(ge=75, le=16384), K(
         "ec2: encrypted gp3 root volume size (the DLAMI needs at least 75).", "an integer from 75 to 16384",
         "100", hosts=(EC2,))] = 100

@@ -1,13 +1,17 @@
 """ModelBucket: the private S3 bucket remote hosts sync their model store from.
 
 Creates a bucket (`<name>-bucket`) with all public access blocked, bucket-owner object ownership,
-default encryption and versioning (a bad upload can be rolled back). ModelArchive commands upload
-`.mar` files under `prefix`; the host's role may read only that prefix.
+default encryption (KMS with a bucket key when `kms_key_id` is given, else AES256) and versioning (a bad
+upload can be rolled back), and a bucket policy: requests without TLS are denied, and only `writer_arns`
+(the principal deploying the stack) may write or delete objects — a `.mar` is code, so nobody else may
+plant one. ModelArchive commands upload `.mar` files under `prefix`; the host's role may read only that
+prefix.
 Protected (and kept) in prod; in test stacks it is emptied and deleted by `pulumi destroy`.
 Outputs: `bucket_name`, `bucket_arn`, `uri` (s3://bucket/prefix/).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -20,7 +24,23 @@ class ModelBucketArgs:
     prefix: str = "models/"
     protect: bool = False
     kms_key_id: str | None = None
+    writer_arns: pulumi.Input[list[str]] | None = None
+    """Principals that may write objects (the deployer); None leaves writes to IAM alone."""
     tags: tuple[tuple[str, str], ...] = ()
+
+
+def bucket_policy(bucket_arn: str, writer_arns: list[str] | None) -> str:
+    """TLS-only access; writes only by the given principals (pure)."""
+    objects = f"{bucket_arn}/*"
+    statements: list[dict[str, object]] = [{
+        "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [bucket_arn, objects],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]
+    if writer_arns:
+        statements.append({
+            "Sid": "WritesOnlyByTheDeployer", "Effect": "Deny", "Principal": "*", "Resource": objects,
+            "Action": ["s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted(writer_arns)}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
 class ModelBucket(pulumi.ComponentResource):
@@ -43,7 +63,10 @@ class ModelBucket(pulumi.ComponentResource):
         aws.s3.BucketServerSideEncryptionConfiguration(f"{name}-encryption", bucket=self.bucket.id, rules=[
             aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                 apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm=algorithm, kms_master_key_id=args.kms_key_id))], opts=child)
+                    sse_algorithm=algorithm, kms_master_key_id=args.kms_key_id),
+                bucket_key_enabled=bool(args.kms_key_id))], opts=child)
+        policy = pulumi.Output.all(self.bucket.arn, args.writer_arns).apply(lambda a: bucket_policy(a[0], a[1]))
+        aws.s3.BucketPolicy(f"{name}-policy", bucket=self.bucket.id, policy=policy, opts=child)
         aws.s3.BucketVersioning(f"{name}-versioning", bucket=self.bucket.id,
                                 versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
                                 opts=child)

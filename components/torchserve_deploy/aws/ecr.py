@@ -6,6 +6,7 @@ component creates (or references) the repository and fetches a short-lived login
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -48,12 +49,27 @@ def registry_server(url: str) -> str:
     return url.split("/", 1)[0]
 
 
+def lifecycle_policy(keep: int) -> str:
+    """Untagged images expire after a day; of the rest, the newest `keep` stay (pure)."""
+    return json.dumps({"rules": [
+        {"rulePriority": 1, "description": "untagged images after a day", "action": {"type": "expire"},
+         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1}},
+        {"rulePriority": 2, "description": f"keep the newest {keep} images", "action": {"type": "expire"},
+         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep}},
+    ]}, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class EcrRepositoryArgs:
     name: str
     """Repository name for a created repository (one per stack, so stacks never clash)."""
     existing_url: str | None = None
     """An existing repository's URL or ARN: referenced, not created."""
+    force_delete: bool = True
+    """Delete with its images on `pulumi destroy` (test stacks); False keeps images (protected data)."""
+    kms_key_arn: pulumi.Input[str] | None = None
+    keep_images: int = 20
+    """Lifecycle: the newest N images stay, untagged ones go after a day."""
 
     def __post_init__(self) -> None:
         if self.existing_url is not None:
@@ -78,9 +94,14 @@ class EcrRepository(pulumi.ComponentResource):
                 # Content-addressed tags never move, so the repository can refuse overwrites.
                 image_tag_mutability="IMMUTABLE",
                 image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
-                encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
+                encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(
+                    encryption_type="KMS", kms_key=args.kms_key_arn) if args.kms_key_arn is not None else
+                    aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
+                force_delete=args.force_delete,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            aws.ecr.LifecyclePolicy(f"{name}-lifecycle", repository=self.repository.name,
+                                    policy=lifecycle_policy(args.keep_images), opts=pulumi.ResourceOptions(parent=self))
             self.url = self.repository.repository_url
             self.arn = self.repository.arn
         else:

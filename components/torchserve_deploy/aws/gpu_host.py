@@ -1,20 +1,21 @@
-"""GpuHost: one EC2 GPU instance that runs the serving container under systemd.
+"""GpuHost: one EC2 GPU instance that runs the serving container under systemd, in a private subnet.
 
-Creates (children named `<name>-…`): a security group with one rule per allowed source (8080 from the
-configured CIDRs or a load balancer's security group, 8082 from the monitoring CIDR, 22 only from
-explicitly configured CIDRs; never 8081 or 7071), an IAM role and instance profile (Session Manager,
-pull from one ECR repository, write one CloudWatch log group, read the model bucket's prefix), the log
-group, the instance (IMDSv2 required with hop limit 1, encrypted gp3 root, user data from
-aws/user_data.py), and the attachment of the EBS model store.
+Creates (children named `<name>-…`): a security group (inference and the health endpoint only from the
+edge's security group, or from private `inference_cidrs` when there is no edge; 8082 from the private
+monitoring CIDR; 22 only from private admin CIDRs; never 8081 or 7071; out only HTTPS and DNS, plus HTTP
+when the host installs packages), an IAM role and instance profile (Session Manager, pull from one ECR
+repository, write one CloudWatch log group, read the model bucket's prefix, decrypt with the stack's KMS
+key), the log group (KMS-encrypted when a key is given), the instance (no public IP, IMDSv2 required with
+hop limit 1, encrypted gp3 root, user data from aws/user_data.py), the attachment of the EBS model store,
+and the instance's registration with the edge's target group.
 
 The instance is replaced when its user data changes (a new image or archive); the model store is a
 separate volume, so it is detached and re-attached, never recreated.
-Outputs: `instance_id`, `private_ip`, `public_ip`, `security_group_id`, `role_name`.
+Outputs: `instance_id`, `private_ip`, `security_group_id`, `role_name`.
 """
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass
 
 import pulumi
@@ -22,6 +23,7 @@ import pulumi_aws as aws
 
 from torchserve_deploy import validators as v
 from torchserve_deploy.aws.gpu_catalog import gpu_family
+from torchserve_deploy.aws.host_iam import assume_ec2, host_policy
 from torchserve_deploy.aws.limits import aws_id, log_retention
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.serve.config_properties import ServerPorts
@@ -45,14 +47,23 @@ class GpuHostArgs:
     model_bucket_arn: pulumi.Input[str]
     model_prefix: str = "models/"
     host_ports: ServerPorts = ServerPorts()
+    vpc_cidr: pulumi.Input[str] = "10.0.0.0/8"
+    """DNS goes to the VPC's resolver."""
+    edge_security_group_id: pulumi.Input[str] | None = None
+    """The edge load balancer's group: the only source of inference and health traffic when given."""
+    target_group_arn: pulumi.Input[str] | None = None
+    """The edge's target group the instance registers with."""
     inference_cidrs: tuple[str, ...] = ()
     inference_security_group_id: str | None = None
     metrics_cidr: str | None = None
     ssh_cidrs: tuple[str, ...] = ()
+    egress_http: bool = False
+    """Allow plain HTTP out (the ubuntu route's apt mirrors); HTTPS and DNS are always allowed."""
     root_volume_gb: int = 100
     kms_key_id: str | None = None
+    kms_key_arn: pulumi.Input[str] | None = None
+    """The key's ARN (IAM and CloudWatch Logs need it; kms_key_id may be an alias)."""
     log_retention_days: int = 30
-    associate_public_ip: bool = True
     tags: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
@@ -67,34 +78,18 @@ class GpuHostArgs:
             aws_id(a + "inference_security_group_id", self.inference_security_group_id, "sg")
         for name, number in (("inference", self.host_ports.inference), ("metrics", self.host_ports.metrics)):
             v.port(f"{a}host_ports.{name}", number, low=v.UNPRIVILEGED_PORTS[0])
+        if self.edge_security_group_id is None and not self.inference_cidrs and not self.inference_security_group_id:
+            raise ValidationError(a + "inference_cidrs", [], "private client CIDRs when there is no edge",
+                                  "pass edge_security_group_id, inference_cidrs or inference_security_group_id")
         if self.root_volume_gb < 75:
             raise ValidationError(a + "root_volume_gb", self.root_volume_gb, "at least 75 (the DLAMI root snapshot)",
                                   "use 100")
         log_retention(a + "log_retention_days", self.log_retention_days)
 
 
-def _source(cidr: str) -> dict[str, str]:
+def _source(cidr: str) -> dict[str, pulumi.Input[str]]:
     """An IPv6 range goes in cidr_ipv6: the same text in cidr_ipv4 is refused by EC2."""
     return {"cidr_ipv6" if ipaddress.ip_network(cidr).version == 6 else "cidr_ipv4": cidr}
-
-
-def _assume_ec2() -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-
-
-def _host_policy(ecr_arn: str, bucket_arn: str, prefix: str, log_group_arn: str) -> str:
-    """Least privilege: pull one repository, read one bucket prefix, write one log group."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-        {"Sid": "EcrPull", "Effect": "Allow", "Resource": ecr_arn,
-         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]},
-        {"Sid": "ModelsList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
-         "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
-        {"Sid": "ModelsRead", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/{prefix}*"},
-        {"Sid": "ContainerLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": f"{log_group_arn}:*"},
-    ]}, sort_keys=True)
 
 
 class GpuHost(pulumi.ComponentResource):
@@ -102,7 +97,6 @@ class GpuHost(pulumi.ComponentResource):
 
     instance_id: pulumi.Output[str]
     private_ip: pulumi.Output[str]
-    public_ip: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     role_name: pulumi.Output[str]
 
@@ -110,7 +104,7 @@ class GpuHost(pulumi.ComponentResource):
         super().__init__("torchserve:host:GpuHost", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        self.log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=args.log_group_name,
+        self.log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=args.log_group_name, kms_key_id=args.kms_key_arn,
                                                  retention_in_days=args.log_retention_days, tags=tags, opts=child)
         self.security_group = self._security_group(name, args, tags)
         self.role, profile = self._role(name, args, tags)
@@ -121,7 +115,8 @@ class GpuHost(pulumi.ComponentResource):
             subnet_id=args.subnet_id,
             vpc_security_group_ids=[self.security_group.id],
             iam_instance_profile=profile.name,
-            associate_public_ip_address=args.associate_public_ip,
+            # Private subnet, no public address: clients come through the edge, admins through Session Manager.
+            associate_public_ip_address=False,
             # IMDSv2 only; hop limit 1 keeps bridge-networked containers away from the role's credentials.
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
@@ -138,27 +133,31 @@ class GpuHost(pulumi.ComponentResource):
         self.attachment = aws.ec2.VolumeAttachment(
             f"{name}-model-store", device_name="/dev/sdf", instance_id=self.instance.id,
             volume_id=args.model_store_volume_id, stop_instance_before_detaching=True, opts=child)
+        if args.target_group_arn is not None:
+            aws.lb.TargetGroupAttachment(f"{name}-target", target_group_arn=args.target_group_arn,
+                                         target_id=self.instance.id, port=args.host_ports.inference, opts=child)
         self.instance_id = self.instance.id
         self.private_ip = self.instance.private_ip
-        self.public_ip = self.instance.public_ip
         self.security_group_id = self.security_group.id
         self.role_name = self.role.name
         self.register_outputs({"instance_id": self.instance_id, "private_ip": self.private_ip,
-                               "public_ip": self.public_ip, "security_group_id": self.security_group_id,
-                               "role_name": self.role_name})
+                               "security_group_id": self.security_group_id, "role_name": self.role_name})
 
     def _security_group(self, name: str, args: GpuHostArgs, tags: dict[str, str]) -> aws.ec2.SecurityGroup:
         child = pulumi.ResourceOptions(parent=self)
         group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id, tags=tags,
-                                      description="TorchServe GPU host: inference and metrics only", opts=child)
-        rules: list[tuple[str, int, dict[str, str]]] = []
+                                      description="TorchServe GPU host: inference, health and metrics only", opts=child)
+        hp = args.host_ports
+        rules: list[tuple[str, int, dict[str, pulumi.Input[str]]]] = []
+        if args.edge_security_group_id is not None:
+            edge = {"referenced_security_group_id": args.edge_security_group_id}
+            rules += [("edge-inference", hp.inference, edge), ("edge-health", hp.health, edge)]
         for cidr in args.inference_cidrs:
-            rules.append(("inference", args.host_ports.inference, _source(cidr)))
+            rules.append(("inference", hp.inference, _source(cidr)))
         if args.inference_security_group_id:
-            rules.append(("inference-lb", args.host_ports.inference,
-                          {"referenced_security_group_id": args.inference_security_group_id}))
+            rules.append(("inference-lb", hp.inference, {"referenced_security_group_id": args.inference_security_group_id}))
         if args.metrics_cidr:
-            rules.append(("metrics", args.host_ports.metrics, _source(args.metrics_cidr)))
+            rules.append(("metrics", hp.metrics, _source(args.metrics_cidr)))
         for cidr in args.ssh_cidrs:
             rules.append(("ssh", 22, _source(cidr)))
         # Management (8081) and gRPC management (7071) get no rule at all: they stay on the host's loopback.
@@ -171,18 +170,26 @@ class GpuHost(pulumi.ComponentResource):
                 to_port=port, description=f"{role} {port}", cidr_ipv4=source.get("cidr_ipv4"),
                 cidr_ipv6=source.get("cidr_ipv6"), referenced_security_group_id=source.get("referenced_security_group_id"),
                 opts=child))
-        self.egress = aws.vpc.SecurityGroupEgressRule(
-            f"{name}-out", security_group_id=group.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
-            description="ECR, S3, CloudWatch, SSM and package mirrors", opts=child)
+        # Out: HTTPS (ECR, S3, CloudWatch, SSM, Secrets Manager through endpoints or NAT) and DNS; HTTP only to
+        # install packages.
+        out: list[tuple[str, str, int, pulumi.Input[str]]] = [("https", "tcp", 443, "0.0.0.0/0"),
+                                                               ("dns-udp", "udp", 53, args.vpc_cidr),
+                                                               ("dns-tcp", "tcp", 53, args.vpc_cidr)]
+        if args.egress_http:
+            out.append(("http", "tcp", 80, "0.0.0.0/0"))
+        self.egress = [aws.vpc.SecurityGroupEgressRule(
+            f"{name}-out-{role}", security_group_id=group.id, ip_protocol=proto, from_port=port, to_port=port,
+            cidr_ipv4=cidr, description=f"{role} out", opts=child) for role, proto, port, cidr in out]
         return group
 
     def _role(self, name: str, args: GpuHostArgs,
               tags: dict[str, str]) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=_assume_ec2(), tags=tags, opts=child)
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_ec2(), tags=tags, opts=child)
         aws.iam.RolePolicyAttachment(f"{name}-ssm", role=role.name, policy_arn=SSM_POLICY, opts=child)
-        policy = pulumi.Output.all(args.ecr_repository_arn, args.model_bucket_arn, self.log_group.arn).apply(
-            lambda a: _host_policy(a[0], a[1], args.model_prefix, a[2]))
+        policy = pulumi.Output.all(args.ecr_repository_arn, args.model_bucket_arn, self.log_group.arn,
+                                   args.kms_key_arn).apply(
+            lambda a: host_policy(a[0], a[1], args.model_prefix, a[2], a[3]))
         aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=child)
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
         return role, profile

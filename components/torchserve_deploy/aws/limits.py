@@ -49,6 +49,23 @@ def kms_key(key: str, value: object) -> str:
     return value
 
 
+_ZONE = re.compile(r"Z[A-Z0-9]{1,32}")
+_CERTIFICATE = re.compile(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}")
+
+
+def zone_id(key: str, value: object) -> str:
+    if not isinstance(value, str) or not _ZONE.fullmatch(value):
+        raise ValidationError(key, value, "a Route 53 hosted zone ID (Z and up to 32 capitals and digits)",
+                              f"copy the zone ID from the Route 53 console into {key}")
+    return value
+
+
+def certificate_arn(key: str, value: object) -> str:
+    if not isinstance(value, str) or not _CERTIFICATE.fullmatch(value):
+        raise ValidationError(key, value, "an ACM certificate ARN", f"copy the certificate's ARN from ACM into {key}")
+    return value
+
+
 def region(key: str, value: object) -> str:
     if not isinstance(value, str) or not _REGION.fullmatch(value):
         raise ValidationError(key, value, "an AWS region such as us-east-1", f"pulumi config set {key} us-east-1")

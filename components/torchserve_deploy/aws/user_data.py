@@ -21,6 +21,7 @@ from torchserve_deploy.errors import ValidationError
 
 HOST_DIR = Path(__file__).resolve().parent / "host"
 CONFIG_DIR = "/etc/torchserve-deploy"
+READY_MARKER = "/run/gpu-host/ready"
 SCRIPTS = {"mount-model-store": "mount-model-store.sh", "gpu-host-setup": "gpu-host-setup.sh",
            "torchserve-fetch": "torchserve-fetch.sh"}
 
@@ -79,7 +80,9 @@ def _units(plan: HostPlan, run_argv: list[str]) -> dict[str, str]:
         "gpu-host-setup.service": _unit({
             "Unit": [("Description", "NVIDIA driver, container toolkit and GPU check"),
                      ("Wants", "network-online.target"), ("After", "network-online.target docker.service")],
+            # A failed install or check is retried (it may be a mirror or a race at boot), never ignored.
             "Service": [("Type", "oneshot"), ("RemainAfterExit", "yes"), ("TimeoutStartSec", "1800"),
+                        ("Restart", "on-failure"), ("RestartSec", "30"),
                         ("ExecStart", "/usr/local/sbin/gpu-host-setup")],
             "Install": [("WantedBy", "multi-user.target")]}),
         "torchserve.service": _unit({
@@ -88,6 +91,9 @@ def _units(plan: HostPlan, run_argv: list[str]) -> dict[str, str]:
                      ("After", "docker.service gpu-host-setup.service model-store.service"),
                      ("RequiresMountsFor", MODEL_STORE_DIR)],
             "Service": [("Restart", "always"), ("RestartSec", "10"), ("TimeoutStartSec", "900"),
+                        # The readiness gate: the marker exists only after this boot's GPU checks passed (it
+                        # lives on /run, so a reboot clears it; the ubuntu route reboots before its checks).
+                        ("ExecStartPre", systemd_quote(["/usr/bin/test", "-f", READY_MARKER])),
                         ("ExecStartPre", "/usr/local/sbin/torchserve-fetch models"),
                         ("ExecStartPre", "-" + systemd_quote(["/usr/bin/docker", "rm", "--force", name])),
                         ("ExecStart", systemd_quote(run_argv)),
@@ -99,7 +105,8 @@ def _units(plan: HostPlan, run_argv: list[str]) -> dict[str, str]:
 def host_env(plan: HostPlan) -> str:
     values = {"AMI_ROUTE": plan.ami_route, "DRIVER_BRANCH": plan.driver_branch, "DRIVER_FLAVOR": plan.driver_flavor,
               "IMAGE": plan.image, "REGISTRY": plan.registry, "REGION": plan.region,
-              "MODEL_BUCKET": plan.model_bucket, "MODEL_PREFIX": plan.model_prefix, "MODEL_STORE_DIR": MODEL_STORE_DIR}
+              "MODEL_BUCKET": plan.model_bucket, "MODEL_PREFIX": plan.model_prefix, "MODEL_STORE_DIR": MODEL_STORE_DIR,
+              "READY_MARKER": READY_MARKER}
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
 
 

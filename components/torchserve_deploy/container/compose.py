@@ -7,6 +7,7 @@ written relative to it, so the same stack gives the same file on every machine.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,14 @@ def service(svc: ComposeService, base: Path, files_dir: str) -> tuple[dict[str, 
         out["shm_size"] = f"{s.shm_size_mb}m"
     if s.ulimits:
         out["ulimits"] = {u.name: {"soft": u.soft, "hard": u.hard} for u in s.ulimits}
+    if s.cap_drop:
+        out["cap_drop"] = list(s.cap_drop)
+    if s.security_opts:
+        out["security_opt"] = list(s.security_opts)
+    if s.read_only:
+        out["read_only"] = True
+    if s.tmpfs:
+        out["tmpfs"] = [f"{t.path}:{t.options}" for t in s.tmpfs]
     if s.gpus is not None:
         out["deploy"] = {"resources": {"reservations": {"devices": _gpu_devices(s.gpus)}}}
     if s.healthcheck is not None:
@@ -107,13 +116,33 @@ def service(svc: ComposeService, base: Path, files_dir: str) -> tuple[dict[str, 
     return out, files
 
 
+_ENV_REFERENCE = re.compile(r"\$\{TORCHSERVE_DEPLOY_[A-Z_]+\}")
+
+
+def _literal(value: Any) -> Any:
+    """Compose interpolates ${...} and $NAME in every value; only $$ is a literal dollar. Every dollar a value
+    holds is doubled, except the ${TORCHSERVE_DEPLOY_*} references put there on purpose (secret build args)."""
+    if isinstance(value, str):
+        parts = _ENV_REFERENCE.split(value)
+        refs = _ENV_REFERENCE.findall(value)
+        out = parts[0].replace("$", "$$")
+        for ref, part in zip(refs, parts[1:], strict=True):
+            out += ref + part.replace("$", "$$")
+        return out
+    if isinstance(value, dict):
+        return {k: _literal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_literal(v) for v in value]
+    return value
+
+
 def render_compose(services: dict[str, ComposeService], base: Path, files_dir: str = "files") -> tuple[str, dict[str, str]]:
     """(docker-compose.yml text, {path relative to base: content}). Same inputs → same bytes."""
     rendered, files = {}, {}
     for name, svc in services.items():
         rendered[name], svc_files = service(svc, base, files_dir)
         files.update(svc_files)
-    document: dict[str, Any] = {"services": rendered}
+    document: dict[str, Any] = {"services": _literal(rendered)}
     named = sorted({m.source for svc in services.values() for m in svc.spec.mounts if m.kind == "volume"})
     if named:
         # Named volumes keep their exact names (no project prefix), so compose and Pulumi share them.

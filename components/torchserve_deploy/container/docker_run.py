@@ -27,6 +27,14 @@ def render_docker_run(spec: ContainerSpec, image: str | None = None, *, detach: 
     gpus = docker_gpus(spec.gpus)
     if gpus is not None:
         argv += ["--gpus", gpus]
+    for cap in spec.cap_drop:
+        argv += ["--cap-drop", cap]
+    for opt in spec.security_opts:
+        argv += ["--security-opt", opt]
+    if spec.read_only:
+        argv.append("--read-only")
+    for t in spec.tmpfs:
+        argv += ["--tmpfs", f"{t.path}:{t.options}"]
     for p in spec.ports:
         argv += ["--publish", f"{p.host_ip}:{p.host_port}:{p.container_port}/{p.protocol}"]
     for m in spec.mounts:

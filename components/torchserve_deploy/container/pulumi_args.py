@@ -59,6 +59,14 @@ def render_container_args(spec: ContainerSpec, image: pulumi.Input[str] | None =
         args["working_dir"] = spec.working_dir
     if spec.labels:
         args["labels"] = [docker.ContainerLabelArgs(label=k, value=v) for k, v in spec.labels]
+    if spec.cap_drop:
+        args["capabilities"] = docker.ContainerCapabilitiesArgs(drops=list(spec.cap_drop))
+    if spec.security_opts:
+        args["security_opts"] = list(spec.security_opts)
+    if spec.read_only:
+        args["read_only"] = True
+    if spec.tmpfs:
+        args["tmpfs"] = {t.path: t.options for t in spec.tmpfs}
     if spec.healthcheck is not None:
         hc = spec.healthcheck
         args["healthcheck"] = docker.ContainerHealthcheckArgs(

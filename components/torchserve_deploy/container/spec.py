@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from torchserve_deploy.constants import LOOPBACK
+from torchserve_deploy.validators import portable_path
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,12 @@ class Mount:
     source: str
     kind: Literal["bind", "volume"]
     read_only: bool = False
+
+    def __post_init__(self) -> None:
+        # Quoted by construction everywhere they are rendered; refused here when a character would change
+        # the meaning of a `--mount type=bind,source=...` value (Docker parses it as CSV).
+        portable_path("Mount.source", self.source)
+        portable_path("Mount.target", self.target)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,14 @@ class FileUpload:
 
 
 @dataclass(frozen=True)
+class Tmpfs:
+    """A tmpfs mounted at `path` with mount `options` (e.g. "rw,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=0700")."""
+
+    path: str
+    options: str = "rw,nosuid,nodev"
+
+
+@dataclass(frozen=True)
 class LogConfig:
     driver: str = "json-file"
     options: tuple[tuple[str, str], ...] = (("max-file", "3"), ("max-size", "10m"))
@@ -96,6 +111,13 @@ class ContainerSpec:
     restart: str = "unless-stopped"
     log: LogConfig = field(default_factory=LogConfig)
     labels: tuple[tuple[str, str], ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    """Linux capabilities removed ("ALL" for none at all)."""
+    security_opts: tuple[str, ...] = ()
+    """e.g. "no-new-privileges:true": setuid binaries cannot raise privileges."""
+    read_only: bool = False
+    """Read-only root filesystem; writable places are `tmpfs` entries and mounts."""
+    tmpfs: tuple[Tmpfs, ...] = ()
 
 
 def files_as_mounts(spec: ContainerSpec, host_dir: str) -> tuple[ContainerSpec, dict[str, str]]:

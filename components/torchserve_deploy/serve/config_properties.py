@@ -13,13 +13,15 @@ __all__ = ["CONTAINER_CONFIG", "CONTAINER_KEY_FILE", "CONTAINER_MODEL_STORE", "M
 
 @dataclass(frozen=True)
 class ServerPorts:
-    """TorchServe's five listeners. Inside the container they are always the standard numbers."""
+    """TorchServe's five listeners and the health endpoint. Inside the container they are always the
+    standard numbers; these are the host ports they are published on."""
 
     inference: int = 8080
     management: int = 8081
     metrics: int = 8082
     grpc_inference: int = 7070
     grpc_management: int = 7071
+    health: int = 8090
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -28,6 +30,7 @@ class ServerPorts:
             "metrics": self.metrics,
             "grpc_inference": self.grpc_inference,
             "grpc_management": self.grpc_management,
+            "health": self.health,
         }
 
 

@@ -4,13 +4,17 @@
 # AMI_ROUTE=ubuntu: install the server driver branch (pre-built, signed modules for the AWS kernel),
 #   Docker and the toolkit, register the nvidia runtime, reboot once if the kernel or modules changed,
 #   and verify after the reboot. Installs are never `|| true`d: a failure fails the unit.
-# Readiness: /var/lib/gpu-host/ready is written only after nvidia-smi and a GPU container both work.
+# Readiness: $READY_MARKER (on /run: cleared by every boot) is written only after nvidia-smi and a GPU
+#   container both work on this boot; torchserve.service refuses to start without it.
+# No permanent kernel hold: the -aws module meta package follows the kernel, so security updates and a
+#   deliberate AMI bump (a new pinned amiId) keep working; the AMI pin is the patch path.
 set -eu
 # shellcheck disable=SC1091
 . /etc/torchserve-deploy/host.env
 
 state=/var/lib/gpu-host
-mkdir -p "$state"
+mkdir -p "$state" "$(dirname "$READY_MARKER")"
+rm -f "$READY_MARKER"
 export DEBIAN_FRONTEND=noninteractive
 
 install_ubuntu() {
@@ -20,7 +24,6 @@ install_ubuntu() {
     apt-get install -y --no-install-recommends ca-certificates curl gnupg docker.io \
         "nvidia-headless-no-dkms-${DRIVER_BRANCH}-server${flavor_suffix}" "nvidia-utils-${DRIVER_BRANCH}-server" \
         "linux-modules-nvidia-${DRIVER_BRANCH}-server${flavor_suffix}-aws"
-    apt-mark hold "nvidia-headless-no-dkms-${DRIVER_BRANCH}-server${flavor_suffix}" linux-aws linux-image-aws linux-headers-aws
     curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey \
         | gpg --batch --yes --dearmor -o /usr/share/keyrings/nvidia-container-toolkit-keyring.gpg
     curl -fsSL https://nvidia.github.io/libnvidia-container/stable/deb/nvidia-container-toolkit.list \
@@ -38,7 +41,8 @@ if [ "$AMI_ROUTE" = "ubuntu" ] && [ ! -f "$state/installed" ]; then
     install_ubuntu
     # New modules load from the next boot (the module package may also bring a newer AWS kernel).
     if [ -f /var/run/reboot-required ] || ! nvidia-smi >/dev/null 2>&1; then
-        echo "gpu-host-setup: rebooting to load the NVIDIA modules"
+        # No ready marker on this boot: torchserve.service keeps waiting; the checks below run after the reboot.
+        echo "gpu-host-setup: rebooting to load the NVIDIA modules (not ready on this boot)"
         systemctl --no-block reboot
         exit 0
     fi
@@ -48,5 +52,5 @@ nvidia-smi
 docker info --format '{{json .Runtimes}}' | grep -q nvidia || { echo "gpu-host-setup: docker has no nvidia runtime" >&2; exit 1; }
 /usr/local/sbin/torchserve-fetch image
 docker run --rm --gpus all --network none --entrypoint nvidia-smi "$IMAGE" -L
-touch "$state/ready"
+touch "$READY_MARKER"
 echo "gpu-host-setup: GPU host ready"

@@ -4,7 +4,10 @@
 `/ping` answers Healthy even when a model's workers failed to start, so this asks the management
 API (loopback, inside the container) about each model instead.
 
-usage: ts-healthcheck [MODEL ...]    (no names: every registered model, and at least one)
+usage: ts-healthcheck [MODEL ...]            (no names: every registered model, and at least one)
+       ts-healthcheck --serve PORT [MODEL ...]  token-free HTTP endpoint: GET /healthz answers 200 when
+                                               healthy, 503 with the problems otherwise (for load
+                                               balancers, which cannot send TorchServe's key)
 
 With token authorization on, it reads the management key from key_file.json; when that key has
 expired it asks TorchServe for a new one with the API key (POST /token?type=management), which
@@ -20,7 +23,8 @@ import urllib.error
 import urllib.request
 
 MANAGEMENT = os.environ.get("TS_HEALTH_MANAGEMENT_URL", "http://127.0.0.1:8081")
-KEY_FILE = os.environ.get("TS_KEY_FILE", "/home/model-server/key_file.json")
+KEY_FILE = os.environ.get("TS_KEY_FILE", os.path.join(os.environ.get("TS_RUN_DIR", "/run/torchserve"),
+                                                      "key_file.json"))
 TIMEOUT_S = 4
 
 
@@ -86,11 +90,41 @@ def check(expected: list[str]) -> list[str]:
     return problems
 
 
-def main(argv: list[str]) -> int:
+def problems_now(models: list[str]) -> list[str]:
     try:
-        problems = check(argv)
+        return check(models)
     except (OSError, ValueError, KeyError) as err:
-        problems = [f"management API unreachable or unreadable: {err}"]
+        return [f"management API unreachable or unreadable: {err}"]
+
+
+def serve(port: int, models: list[str]) -> None:
+    """The health endpoint: it reveals health only (no keys, no model API), so it needs no token."""
+    import http.server
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] != "/healthz":
+                self.send_error(404)
+                return
+            problems = problems_now(models)
+            body = json.dumps({"status": "unhealthy" if problems else "healthy", "problems": problems}).encode()
+            self.send_response(503 if problems else 200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    http.server.ThreadingHTTPServer(("0.0.0.0", port), Health).serve_forever()
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--serve"]:
+        serve(int(argv[1]), argv[2:])
+        return 0
+    problems = problems_now(argv)
     if problems:
         print("unhealthy: " + "; ".join(problems))
         return 1
