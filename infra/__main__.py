@@ -15,7 +15,7 @@ import pulumi.runtime.config as runtime_config
 from torchserve_deploy.constants import CONTAINER_KEY_FILE
 from torchserve_deploy.errors import ValidationError
 
-from infra.deliver import ec2, local
+from infra.deliver import ec2, fleet, local
 from infra.plan import ROOT, make_plan
 from infra.settings import load_settings
 
@@ -28,7 +28,7 @@ def main() -> None:
         pulumi.log.warn(
             "torchserve-deploy:tokenAuth is false: TorchServe answers inference and management requests "
             "without a key. Turn it back on unless this endpoint is protected by something else.")
-    if plan.ec2 is not None:
+    if plan.ec2 is not None:  # ec2 and fleet stacks push to their ECR repository
         image, repo = ec2.build_image(plan)
     else:
         image = local.build_image(plan)
@@ -38,6 +38,14 @@ def main() -> None:
     if not plan.serves:
         return
     models = [m.name for m in plan.models]
+    if plan.fleet is not None:
+        delivery = fleet.FleetDelivery(plan, image, repo)
+        pulumi.export("inferenceUrl", delivery.edge.url)
+        pulumi.export("keyCommand", delivery.keys.read_command if delivery.keys else None)
+        pulumi.export("cluster", delivery.fleet.cluster_name)
+        pulumi.export("service", delivery.fleet.service_name)
+        pulumi.export("modelNames", models)
+        return
     if plan.ec2 is not None:
         delivery = ec2.Ec2Delivery(plan, image, repo)
         host, port = delivery.host, plan.server.host_ports.inference

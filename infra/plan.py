@@ -6,18 +6,20 @@ are the delivery's business: it fills them in with `dataclasses.replace`, never 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from torchserve_deploy.aws.bucket import ModelBucketArgs
 from torchserve_deploy.aws.ebs_store import MODEL_STORE_DIR, EbsModelStoreArgs
 from torchserve_deploy.aws.ecr import EcrRepositoryArgs
 from torchserve_deploy.aws.edge import EdgeArgs
+from torchserve_deploy.aws.fleet import MODELS_VOLUME
+from torchserve_deploy.aws.fleet_scaling import ScalingArgs
 from torchserve_deploy.aws.gpu_catalog import gpu_family
 from torchserve_deploy.aws.inference_keys import InferenceKeysArgs
 from torchserve_deploy.aws.network import NetworkArgs
-from torchserve_deploy.constants import CONTAINER_MODEL_STORE, MODELS_LABEL, STACK_LABEL
-from torchserve_deploy.container.spec import LogConfig, Mount
+from torchserve_deploy.constants import CONTAINER_MODEL_STORE, CONTAINER_TMP, CONTAINER_USER, MODELS_LABEL, STACK_LABEL
+from torchserve_deploy.container.spec import ContainerSpec, LogConfig, Mount, Tmpfs
 from torchserve_deploy.image.serving import TorchServeImageArgs, content_tag
 from torchserve_deploy.model.archive import ModelArchiveArgs, content_hash
 from torchserve_deploy.model.params import render_args
@@ -26,6 +28,7 @@ from torchserve_deploy.serve.config_properties import ModelServing, ServerPorts
 from torchserve_deploy.serve.server import TorchServeServerArgs
 from torchserve_deploy.serve.store import ModelStoreArgs
 
+from infra.fleet_capacity import Capacity, derived_target
 from infra.settings import ModelSettings, Settings
 from infra.settings.checks import egress
 
@@ -77,6 +80,18 @@ class Ec2Plan:
 
 
 @dataclass(frozen=True)
+class FleetPlan:
+    cluster_name: str
+    scaling: ScalingArgs
+    sync_image: TorchServeImageArgs
+    """The model-sync init container's image (same Dockerfile, target model-sync)."""
+    sync: ContainerSpec
+    """The init container: copies the archives from the bucket into the task's model volume."""
+    capacity: Capacity | None
+    """Where the autoscaling target came from when it was derived (None: set in config)."""
+
+
+@dataclass(frozen=True)
 class Plan:
     stack: str
     host: str
@@ -93,14 +108,16 @@ class Plan:
     push: EcrRepositoryArgs | None
     """Where a local stack pushes its image (imagePush); ec2 stacks push to ec2.ecr."""
     ec2: Ec2Plan | None
+    """The cloud parts (network, edge, keys, repository, bucket, instance type): ec2 and fleet stacks."""
     token_auth: bool
     """Some key is checked: TorchServe's own, or the edge's (False only when tokenAuth is turned off)."""
+    fleet: FleetPlan | None = None
 
 
 def edge_checks_keys(s: Settings) -> bool:
     """Behind the HTTPS edge the load balancer checks the stack's inference key, and TorchServe, reachable
     only from the edge, runs without its own (which clients could not send through it)."""
-    return s.host == "ec2" and s.ec2.edge == "alb"
+    return s.host in ("ec2", "fleet") and s.ec2.edge == "alb"
 
 
 def _labels(s: Settings) -> tuple[tuple[str, str], ...]:
@@ -149,7 +166,7 @@ def _model(s: Settings, m: ModelSettings, image_ref: str) -> ModelPlan:
     """Where the archive goes: into the host-dir store, or staged for a volume store or an upload."""
     train_image, run = _training(s, m)
     on_volume = s.host == "local" and s.store.model_store == "volume"
-    staged = s.host == "ec2" or on_volume
+    staged = s.host != "local" or on_volume
     archive = ModelArchiveArgs(
         source=m.source, export_dir=ROOT / ".build" / s.stack / "archives" if staged else s.store_path,
         project_root=ROOT, archiver=ARCHIVER, volume_name=s.store_volume if on_volume else None,
@@ -221,10 +238,42 @@ def _ec2(s: Settings) -> Ec2Plan:
         ssh_cidrs=e.ssh_cidrs, root_volume_gb=e.root_volume_gb, kms_key_id=kms, log_retention_days=e.log_retention_days)
 
 
+def _awslogs(e: Ec2Plan) -> LogConfig:
+    # Container logs go to CloudWatch (the host's or task's role may write this one log group).
+    return LogConfig(driver="awslogs", options=(("awslogs-group", e.log_group), ("awslogs-region", e.region),
+                                                ("awslogs-stream-prefix", "torchserve")))
+
+
+def _fleet(s: Settings, e: Ec2Plan, image: TorchServeImageArgs) -> FleetPlan:
+    f = s.fleet
+    capacity = None if f.fleet_target_requests_per_task else derived_target(ROOT)
+    sync_image = replace(image, build_type="model-sync", tags=())
+    sync = ContainerSpec(
+        name="model-sync", image=f"{sync_image.repository}:{content_tag(sync_image)}",
+        # command: the delivery gives it (`s3://<bucket>/<prefix> <store>`) once the bucket exists.
+        mounts=(Mount(CONTAINER_MODEL_STORE, MODELS_VOLUME, "volume"),), user=CONTAINER_USER, restart="no",
+        cap_drop=("ALL",), security_opts=("no-new-privileges:true",), read_only=True,
+        tmpfs=(Tmpfs(CONTAINER_TMP, "rw,noexec,nosuid,nodev,size=64m,mode=1777"),), log=_awslogs(e))
+    return FleetPlan(
+        cluster_name=f"torchserve-{s.stack}", sync_image=sync_image, sync=sync, capacity=capacity,
+        scaling=ScalingArgs(min_tasks=f.fleet_min_tasks, max_tasks=f.fleet_max_tasks,
+                            requests_per_task_per_minute=f.fleet_target_requests_per_task or (
+                                capacity.target_per_minute if capacity else 1),
+                            scale_out_cooldown_s=f.fleet_scale_out_cooldown_s,
+                            scale_in_cooldown_s=f.fleet_scale_in_cooldown_s, p99_alarm_ms=f.fleet_p99_alarm_ms,
+                            errors_alarm_count=f.fleet_5xx_alarm_count))
+
+
 def make_plan(s: Settings) -> Plan:
     image = image_args(s)
     image_ref = f"{image.repository}:{content_tag(image)}"
     models = tuple(_model(s, m, image_ref) for m in s.models)
+    if s.host == "fleet":
+        cloud = _ec2(s)
+        store = Mount(CONTAINER_MODEL_STORE, MODELS_VOLUME, "volume", read_only=True)
+        server = replace(_server(s, models, image_ref, store, _awslogs(cloud)), management_in_container_loopback=True)
+        return Plan(s.stack, s.host, s.image.build_type != "codebuild", image, image_ref, models, server, None, None,
+                    cloud, True, _fleet(s, cloud, image))
     if s.host == "ec2":
         ec2 = _ec2(s)
         # Container logs go to CloudWatch (the host's role may write this one log group).

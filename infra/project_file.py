@@ -52,7 +52,7 @@ def render_config_table() -> str:
     rows = [f"| `{MODELS_KEY}` | map | `{_default(MODELS_DEFAULT)}` | {MODELS_DOC} |"]
     for k in KEYS:
         notes = []
-        if k.meta.hosts != ("local", "ec2"):
+        if k.meta.hosts != ("local", "ec2", "fleet"):
             notes.append(f"{'/'.join(k.meta.hosts)} only")
         if k.meta.secret:
             notes.append("may be a secret")

@@ -120,7 +120,7 @@ def wheelhouse(build_args: dict[str, str]) -> Path:
     if "TORCHSERVE_VERSION" in build_args:
         reqs += [f"torchserve=={build_args['TORCHSERVE_VERSION']}",
                  f"torch-model-archiver=={build_args['MODEL_ARCHIVER_VERSION']}"]
-        for name in ("requirements-image.txt", "requirements-ci.txt"):
+        for name in ("requirements-image.txt", "requirements-ci.txt", "requirements-sync.txt"):
             reqs += _requirements(ROOT / "components/torchserve_deploy/image/docker" / name)
     key = hashlib.sha256("\n".join(reqs).encode()).hexdigest()[:12]
     target = CACHE / f"wheelhouse-{key}"

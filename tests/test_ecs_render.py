@@ -72,7 +72,8 @@ def test_server_definition_carries_the_hardened_server_spec():
     run, tmp = linux["tmpfs"]
     assert run["size"] == 64 and run["mountOptions"] == ["rw", "noexec", "nosuid", "nodev", "uid=1000", "gid=1000",
                                                          "mode=0700"]
-    assert tmp["size"] == ecs.DEFAULT_TMPFS_MB and "size" not in " ".join(tmp["mountOptions"])
+    # /tmp holds the unpacked archives: its size comes from the spec (size=4g), not the 64 MiB fallback.
+    assert tmp["size"] == 4096 and "size" not in " ".join(tmp["mountOptions"])
     assert {u["name"]: (u["softLimit"], u["hardLimit"]) for u in d["ulimits"]} == {
         "memlock": (-1, -1), "stack": (67108864, 67108864)}
     assert d["user"] == "1000:1000" and d["readonlyRootFilesystem"] is True

@@ -210,8 +210,14 @@ def _secret(inputs, protect):
     return inputs["recoveryWindowInDays"] == (30 if protect else 0)
 
 
+def _always_force(inputs, protect):
+    """Holds no data: deleted even with scale-in-protected instances or running tasks (drained first)."""
+    return inputs["forceDelete"] is True
+
+
 DESTROY_CHECKS = {"aws:s3/bucket:Bucket": _bucket, "aws:ecr/repository:Repository": _repo,
-                  "aws:lb/loadBalancer:LoadBalancer": _alb, "aws:secretsmanager/secret:Secret": _secret}
+                  "aws:lb/loadBalancer:LoadBalancer": _alb, "aws:secretsmanager/secret:Secret": _secret,
+                  "aws:autoscaling/group:Group": _always_force, "aws:ecs/service:Service": _always_force}
 # Types whose deletion has no precondition (deleted with the stack, nothing they hold is lost).
 PLAIN = {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:InternetGateway",
          "aws:ec2/routeTable:RouteTable", "aws:ec2/routeTableAssociation:RouteTableAssociation",
@@ -230,10 +236,13 @@ PLAIN = {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:In
          "aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketPolicy:BucketPolicy",
          "aws:secretsmanager/secretVersion:SecretVersion", "random:index/randomPassword:RandomPassword",
          "docker:index/image:Image", "command:local:Command", "aws:ec2/eip:Eip", "aws:ec2/natGateway:NatGateway",
-         "aws:ebs/volume:Volume"}
+         "aws:ebs/volume:Volume", "aws:ecs/cluster:Cluster", "aws:ecs/capacityProvider:CapacityProvider",
+         "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "aws:ecs/taskDefinition:TaskDefinition",
+         "aws:ec2/launchTemplate:LaunchTemplate", "aws:appautoscaling/target:Target",
+         "aws:appautoscaling/policy:Policy", "aws:cloudwatch/metricAlarm:MetricAlarm"}
 
 
-@pytest.mark.parametrize("name", EC2)
+@pytest.mark.parametrize("name", [*EC2, "fleet"])
 def test_destroy_preconditions_of_every_resource(name):
     """staging (protectData false): destroy deletes everything, buckets and repositories with their content;
     prod (protectData true): the model store, bucket, images and key stay, and protection is explicit."""
@@ -243,6 +252,9 @@ def test_destroy_preconditions_of_every_resource(name):
     assert protect is (name == "prod")
     # The EBS store's and bucket's `protect`/`retain_on_delete` options follow protectData (see test_ec2).
     assert ec2.store.protect is protect and ec2.ecr.force_delete is (not protect)
+    if name == "fleet":  # ECS deletes in dependency order: service, capacity providers, group, template, cluster
+        fleet = make_plan(stack_settings(name)).fleet
+        assert fleet is not None and fleet.scaling.min_tasks >= 1
     unclassified = {r.typ for r in resources if r.custom} - set(DESTROY_CHECKS) - PLAIN
     assert not unclassified, f"classify the deletion of: {unclassified}"
     for r in resources:

@@ -5,6 +5,7 @@ security group alone can reach) and model API off; allowed_urls restricted; IMDS
 IP on an instance; listeners HTTPS with a TLS 1.3 policy or redirecting to it, and the edge forwarding
 only requests that carry a key; volumes encrypted; GPU families only."""
 import itertools
+import json
 import shlex
 
 import pytest
@@ -21,6 +22,7 @@ INSTANCE = "aws:ec2/instance:Instance"
 GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
 LISTENER = "aws:lb/listener:Listener"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 
@@ -62,6 +64,11 @@ def config_files(resources):
             yield None, r.inputs["stdin"]
         if r.typ == INSTANCE:
             yield from ((r, f["content"]) for f in user_data_files(r) if f["path"].endswith("config.properties"))
+        if r.typ == TASK:  # ECS: config.properties travels in the server container's environment
+            for c in json.loads(r.inputs["containerDefinitions"]):
+                env = {e["name"]: e["value"] for e in c.get("environment", [])}
+                if "TS_CONFIG_PROPERTIES" in env:
+                    yield r, env["TS_CONFIG_PROPERTIES"]
 
 
 def instance_publishes(instance):
@@ -83,6 +90,9 @@ def published(resources):
             yield from ((int(p["internal"]), p["ip"]) for p in r.inputs.get("ports", []))
         if r.typ == INSTANCE:
             yield from ((port, ip) for port, ip, _ in instance_publishes(r))
+        if r.typ == TASK:  # bridge mode maps a port on every host interface: there is no loopback-only mapping
+            for c in json.loads(r.inputs["containerDefinitions"]):
+                yield from ((int(p["containerPort"]), "0.0.0.0") for p in c.get("portMappings", []))
 
 
 def mock_id(r) -> str:
@@ -125,6 +135,19 @@ def reachable_other_than_from_the_edge(resources, instance) -> list[str]:
     return problems
 
 
+def fleet_reachable_other_than_from_the_edge(resources) -> list[str]:
+    """The fleet's instances (its launch template's groups) take 8080/8090 only from the edge's group."""
+    (template,) = [r for r in resources if r.typ == "aws:ec2/launchTemplate:LaunchTemplate"]
+    host = {g for ni in template.inputs["networkInterfaces"] for g in ni["securityGroups"]}
+    edge = {g for r in resources if r.typ == LOAD_BALANCER for g in r.inputs.get("securityGroups") or []}
+    rules = [r for r in resources if r.typ == INGRESS and r.inputs["securityGroupId"] in host]
+    problems = [f"{r.name}: not from the edge" for r in rules if any(covers(r.inputs, p) for p in TOKENLESS)
+                and r.inputs.get("referencedSecurityGroupId") not in edge]
+    unserved = [p for p in TOKENLESS if not any(covers(r.inputs, p) and r.inputs.get("referencedSecurityGroupId") in edge
+                                               for r in rules)]
+    return problems + ([f"ports {unserved} have no rule from the edge"] if unserved else [])
+
+
 @pytest.fixture(scope="module", params=CASES, ids=[f"{s}-{i}" for i, (s, _) in enumerate(CASES)])
 def resources(request):
     stack, overrides = request.param
@@ -159,7 +182,10 @@ def test_torchserve_config_is_secure(resources):
             # Only behind the edge: the host's security group lets inference and health in solely from the
             # load balancer's group, which checks the stack's key.
             assert instance is not None, "token auth off on a local container"
-            assert reachable_other_than_from_the_edge(resources, instance) == [], "token auth off, reachable directly"
+            if instance.typ == TASK:
+                assert fleet_reachable_other_than_from_the_edge(resources) == [], "token auth off, reachable directly"
+            else:
+                assert reachable_other_than_from_the_edge(resources, instance) == [], "token auth off, reachable directly"
         assert props["enable_model_api"] == "false"
         assert props["allowed_urls"] == f"file://{props['model_store']}/.*"
 

@@ -31,7 +31,8 @@ BAD = [
     ({"tokenAuth": "1"}, None),
     ({"inferenceBind": "localhost"}, P + "inferenceBind: 'localhost' is not valid. Allowed: an IPv4 address to "
      "publish on: 127.0.0.1 (this host only) or a host interface address. Fix: set torchserve-deploy:inferenceBind to 127.0.0.1"),
-    ({"host": "k8s"}, P + "host: 'k8s' is not valid. Allowed: one of 'local', 'ec2'. Fix: set torchserve-deploy:host to 'local'"),
+    ({"host": "k8s"}, P + "host: 'k8s' is not valid. Allowed: one of 'local', 'ec2', 'fleet'. Fix: set "
+     "torchserve-deploy:host to 'local'"),
     ({"modelStore": "s3"}, None),
     ({"restartPolicy": "sometimes"}, None),
     ({"workersPerModel": 0}, P + "workersPerModel: 0 is not valid. Allowed: an integer from 1 to 64. "
@@ -52,7 +53,7 @@ BAD = [
     ({"models": {"other": {"path": "models/demo"}}}, None),
     ({"shmSise": "2g"}, P + "shmSise: '2g' is not valid. Allowed: a key declared in Pulumi.yaml (see README). "
      "Fix: did you mean torchserve-deploy:shmSize?"),
-    ({"instanceType": "g5.xlarge"}, P + "instanceType: 'g5.xlarge' is not valid. Allowed: set only when host is ec2 "
+    ({"instanceType": "g5.xlarge"}, P + "instanceType: 'g5.xlarge' is not valid. Allowed: set only when host is ec2 or fleet "
      "(this stack's host is local, where it would be ignored). Fix: pulumi config rm torchserve-deploy:instanceType"),
     ({"modelStorePath": "/etc"}, P + "modelStorePath: '/etc' is not valid. Allowed: a path strictly inside the "
      "repository's .build/ directory (symlinks followed; no '..' out of it). Fix: use a path under .build/, or add "

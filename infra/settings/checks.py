@@ -16,7 +16,7 @@ from torchserve_deploy.constants import ANY_IPV4, LOOPBACK, PROJECT
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.image.variants import resolve_variant
 
-from infra.settings.keys import Ec2Section, ImageSection, ModelDefaults, ServerSection, StoreSection
+from infra.settings.keys import Ec2Section, FleetSection, ImageSection, ModelDefaults, ServerSection, StoreSection
 from infra.settings.paths import confined, host_roots
 from infra.settings.types import ModelSettings, Settings
 
@@ -43,13 +43,26 @@ def _ports(server: ServerSection) -> None:
                                    "healthPort": server.health_port})
 
 
+def _fleet(ec2: Ec2Section, fleet: FleetSection) -> None:
+    if ec2.edge != "alb":
+        raise ValidationError(P + "edge", ec2.edge, "alb for a fleet (its service registers with the edge's target "
+                              "group)", f"pulumi config rm {P}edge")
+    if fleet.fleet_min_tasks > fleet.fleet_max_tasks:
+        raise ValidationError(P + "fleetMinTasks", fleet.fleet_min_tasks, f"at most fleetMaxTasks "
+                              f"({fleet.fleet_max_tasks})", f"lower {P}fleetMinTasks or raise {P}fleetMaxTasks")
+    if ec2.metrics_cidr:
+        raise ValidationError(P + "metricsCidr", ec2.metrics_cidr, "unset on a fleet (tasks report through "
+                              "Container Insights and CloudWatch; 8082 stays inside each task)",
+                              f"pulumi config rm {P}metricsCidr")
+
+
 def _ec2(image: ImageSection, server: ServerSection, ec2: Ec2Section, gpus: str | None,
-         config: Mapping[str, Any]) -> str:
-    """The ec2 host's own rules; returns the region."""
+         config: Mapping[str, Any], host: str) -> str:
+    """The cloud hosts' own rules (ec2 and fleet); returns the region."""
     family = gpu_family(P + "instanceType", ec2.instance_type)
     variant = resolve_variant(accelerator=image.accelerator, cuda_version=image.cuda_version or None,
                               torch_version=image.torch_version or None, platform=image.platform, key_prefix=P)
-    check_host(P, family, variant, ec2.ami_route, ec2.nvidia_driver_branch)
+    check_host(P, family, variant, "ecs" if host == "fleet" else ec2.ami_route, ec2.nvidia_driver_branch)
     if not config.get("aws:region"):
         raise ValidationError("aws:region", None, "the AWS region of the ec2 stack", "pulumi config set aws:region us-east-1")
     region = limits.region("aws:region", config["aws:region"])
@@ -65,8 +78,9 @@ def _ec2(image: ImageSection, server: ServerSection, ec2: Ec2Section, gpus: str 
         raise ValidationError(P + "metricsBind", server.metrics_bind,
                               "0.0.0.0 when metricsCidr is set, 127.0.0.1 when it is not",
                               f"set {P}metricsBind to match {P}metricsCidr")
-    limits.check_gp3((P + "modelStoreGb", P + "modelStoreIops", P + "modelStoreThroughputMbs"),
-                     ec2.model_store_gb, ec2.model_store_iops, ec2.model_store_throughput_mbs)
+    if host == "ec2":
+        limits.check_gp3((P + "modelStoreGb", P + "modelStoreIops", P + "modelStoreThroughputMbs"),
+                         ec2.model_store_gb, ec2.model_store_iops, ec2.model_store_throughput_mbs)
     return region
 
 
@@ -100,7 +114,7 @@ def _network(ec2: Ec2Section) -> None:
     elif ec2.private_subnet_ids or ec2.public_subnet_ids:
         raise ValidationError(P + "vpcId", "", "the VPC of privateSubnetIds and publicSubnetIds",
                               f"pulumi config set {P}vpcId vpc-..., or remove the subnet IDs to create a VPC")
-    if ec2.ami_route == "ubuntu" and egress(ec2) == "endpoints":
+    if ec2.ami_route == "ubuntu" and egress(ec2) == "endpoints" and "ami_route" in ec2.model_fields_set:
         raise ValidationError(P + "egress", "endpoints", "nat for the ubuntu route (it installs the driver and the "
                               "container toolkit from package mirrors)", f"pulumi config set {P}egress nat")
 
@@ -144,9 +158,9 @@ def _edge(ec2: Ec2Section, server: ServerSection, region: str) -> None:
                               "0.12 cannot be given one, and clients cannot send two)", f"pulumi config rm {P}tokenAuth")
 
 
-def relate(*, stack: str, root: Path, host: Literal["local", "ec2"], config: Mapping[str, Any],
+def relate(*, stack: str, root: Path, host: Literal["local", "ec2", "fleet"], config: Mapping[str, Any],
            secrets: frozenset[str], image: ImageSection, server: ServerSection, defaults: ModelDefaults,
-           store: StoreSection, ec2: Ec2Section) -> Settings:
+           store: StoreSection, ec2: Ec2Section, fleet: FleetSection) -> Settings:
     """Settings without models: every check that does not need the model directories."""
     variant = resolve_variant(accelerator=image.accelerator, cuda_version=image.cuda_version or None,
                               torch_version=image.torch_version or None, platform=image.platform, key_prefix=P)
@@ -156,20 +170,22 @@ def relate(*, stack: str, root: Path, host: Literal["local", "ec2"], config: Map
             raise ValidationError(P + "ecrRepository", image.ecr_repository, "a repository only when imagePush is true",
                                   f"pulumi config set {P}imagePush true, or clear {P}ecrRepository")
         ecr_repository_url(P + "ecrRepository", image.ecr_repository)
-    v.one_of(P + "modelStore", store.model_store, ("ebs",) if host == "ec2" else ("hostDir", "volume"))
+    v.one_of(P + "modelStore", store.model_store, {"ec2": ("ebs",), "fleet": ("task",)}.get(host, ("hostDir", "volume")))
     _ports(server)
     gpus = v.gpus(P + "gpus", server.gpus)
     if gpus is not None and variant.accelerator != "cuda":
         raise ValidationError(P + "gpus", gpus, "no GPUs for a cpu image (its torch has no CUDA)",
                               f"set {P}accelerator to cuda with a {P}cudaVersion, or clear {P}gpus")
-    region = _ec2(image, server, ec2, gpus, config) if host == "ec2" else None
+    region = _ec2(image, server, ec2, gpus, config, host) if host != "local" else None
+    if host == "fleet":
+        _fleet(ec2, fleet)
     if host == "local" and server.inference_bind == ANY_IPV4 and server.metrics_bind == LOOPBACK:
         pass  # publishing inference on every interface is allowed locally; management never moves
     roots = host_roots(P + "hostPathRoots", store.host_path_roots)
     container = server.container_name or f"torchserve-{stack}"
     v.container_name(P + "containerName", container)
     return Settings(
-        stack=stack, root=root, host=host, image=image, server=server, defaults=defaults, store=store, ec2=ec2,
+        stack=stack, root=root, host=host, image=image, server=server, defaults=defaults, store=store, ec2=ec2, fleet=fleet,
         models=(), region=region, secret_keys=secrets, variant=variant, gpus=gpus,
         shm_size_mb=v.size_to_mb(P + "shmSize", server.shm_size, low_mb=16, high_mb=256 * 1024),
         log_max_size_mb=v.size_to_mb(P + "logMaxSize", server.log_max_size, high_mb=1024),

@@ -11,8 +11,10 @@ from torchserve_deploy import validators as v
 from torchserve_deploy.aws import limits
 from torchserve_deploy.constants import PROJECT
 
-LOCAL, EC2 = "local", "ec2"
-BOTH = (LOCAL, EC2)
+LOCAL, EC2, FLEET = "local", "ec2", "fleet"
+BOTH = (LOCAL, EC2, FLEET)
+CLOUD = (EC2, FLEET)
+HOSTS = BOTH
 @dataclass(frozen=True)
 class K:
     """What a user reads about a key, and what an error tells them."""

@@ -18,8 +18,9 @@ from torchserve_deploy.image.variants import BUILD_TYPES, PYTHON_VERSIONS, TORCH
 
 from infra.settings.declare import BOTH, EC2, LOCAL, PORT_ALLOWED, K, Port, Section, check, full_key
 from infra.settings.keys_ec2 import Ec2Section
+from infra.settings.keys_fleet import FleetSection
 
-__all__ = ["BOTH", "EC2", "LOCAL", "Ec2Section", "K", "full_key"]
+__all__ = ["BOTH", "EC2", "LOCAL", "Ec2Section", "FleetSection", "K", "full_key"]
 
 
 class ImageSection(Section):
@@ -134,8 +135,9 @@ class ModelDefaults(Section):
 
 
 class StoreSection(Section):
-    model_store: Annotated[Literal["hostDir", "volume", "ebs"], K(
-        "Model store kind: hostDir or volume (local host), ebs (ec2 host).", "hostDir or volume (local), ebs (ec2)",
+    model_store: Annotated[Literal["hostDir", "volume", "ebs", "task"], K(
+        "Model store kind: hostDir or volume (local host), ebs (ec2 host), task (fleet: a task volume filled from "
+        "the model bucket before the server starts).", "hostDir or volume (local), ebs (ec2), task (fleet)",
         "hostDir")] = "hostDir"
     model_store_path: Annotated[str, K("hostDir store path, inside the repo or a hostPathRoots entry; empty means "
                                        ".build/<stack>/model-store.", "a directory inside the repo or hostPathRoots",
@@ -173,10 +175,11 @@ MODELS_DOC = ("Models to serve, a map from name to {path, workers, batchSize, ma
               "path is a directory with a torchserve-model.yaml.")
 MODELS_DEFAULT: dict[str, dict[str, Any]] = {"demo": {"path": "models/demo"}}
 HOST_KEY = "host"
-HOST_DOC = "Where the server runs: local (the Docker host pulumi talks to) or ec2 (a GPU instance the stack creates)."
+HOST_DOC = ("Where the server runs: local (the Docker host pulumi talks to), ec2 (one GPU instance the stack creates) "
+            "or fleet (ECS tasks on an auto-scaled group of GPU instances), the cloud ones behind the HTTPS edge.")
 
 SECTIONS: dict[str, type[Section]] = {"image": ImageSection, "server": ServerSection, "defaults": ModelDefaults,
-                                      "store": StoreSection, "ec2": Ec2Section}
+                                      "store": StoreSection, "ec2": Ec2Section, "fleet": FleetSection}
 RETIRED = {"trainingParams": "per-model parameters moved to models.<name>.train, e.g. models: {demo: {path: "
                              "models/demo, train: {epochs: 5}}}",
            "subnetId": "hosts now sit in private subnets: set vpcId with privateSubnetIds (the first holds the "
@@ -215,7 +218,7 @@ def _meta(metadata: list[Any]) -> K:
 def declarations() -> tuple[KeyDecl, ...]:
     """Every flat key, in declaration order (host first)."""
     out = [KeyDecl(HOST_KEY, "host", "", "string", LOCAL,
-                   K(HOST_DOC, "local or ec2", "local"))]
+                   K(HOST_DOC, "local, ec2 or fleet", "local"))]
     for section, model in SECTIONS.items():
         for field, info in model.model_fields.items():
             default = list(info.default) if isinstance(info.default, tuple) else info.default

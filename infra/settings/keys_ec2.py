@@ -7,19 +7,19 @@ from pydantic import Field
 from torchserve_deploy import validators as v
 from torchserve_deploy.aws import limits
 
-from infra.settings.declare import EC2, K, Section, aws_id, check, each
+from infra.settings.declare import CLOUD, EC2, K, Section, aws_id, check, each
 
 
 class Ec2Section(Section):
     instance_type: Annotated[str, K(
         "ec2: GPU instance type (families g4dn, g5, g6, gr6, g6e, p4d, p4de, p5, p5e, p5en, p3).",
-        "a GPU instance type such as g5.xlarge", "g4dn.xlarge", hosts=(EC2,))] = "g4dn.xlarge"
+        "a GPU instance type such as g5.xlarge", "g4dn.xlarge", hosts=CLOUD)] = "g4dn.xlarge"
     ami_route: Annotated[Literal["dlami", "ubuntu"], K(
         "ec2: dlami (Deep Learning Base OSS Nvidia Driver AMI) or ubuntu (plain Ubuntu + driver install).",
         "dlami or ubuntu", "dlami", hosts=(EC2,))] = "dlami"
     ami_id: Annotated[str, check(aws_id("ami")), K(
         "ec2: pinned AMI ID; empty resolves the route's SSM parameter once and ignores later moves.",
-        "an AMI ID like ami-0123456789abcdef0", "ami-0123456789abcdef0", hosts=(EC2,))] = ""
+        "an AMI ID like ami-0123456789abcdef0", "ami-0123456789abcdef0", hosts=CLOUD)] = ""
     ubuntu_version: Annotated[Literal["22.04", "24.04"], K("ec2: Ubuntu release of the AMI (22.04 or 24.04).",
                                                            "22.04 or 24.04", "24.04", hosts=(EC2,))] = "24.04"
     nvidia_driver_branch: Annotated[Literal["570", "575", "580", "590", "595"], K(
@@ -28,49 +28,49 @@ class Ec2Section(Section):
     vpc_id: Annotated[str, check(aws_id("vpc")), K(
         "ec2: an existing VPC to use; empty creates one (vpcCidr, two AZs, public subnets for the edge only, "
         "private subnets for hosts).", "a VPC ID like vpc-0123456789abcdef0", "vpc-0123456789abcdef0",
-        hosts=(EC2,))] = ""
+        hosts=CLOUD)] = ""
     private_subnet_ids: Annotated[tuple[str, ...], check(each(aws_id("subnet"))), K(
         "ec2, existing VPC: private subnets for hosts (the first holds the instance and its EBS store).",
-        "subnet IDs", "[subnet-0123456789abcdef0]", hosts=(EC2,))] = ()
+        "subnet IDs", "[subnet-0123456789abcdef0]", hosts=CLOUD)] = ()
     public_subnet_ids: Annotated[tuple[str, ...], check(each(aws_id("subnet"))), K(
         "ec2, existing VPC: public subnets in two or more AZs for the load balancer.", "subnet IDs",
-        "[subnet-0123456789abcdef0, subnet-0fedcba9876543210]", hosts=(EC2,))] = ()
+        "[subnet-0123456789abcdef0, subnet-0fedcba9876543210]", hosts=CLOUD)] = ()
     vpc_cidr: Annotated[str, check(v.vpc_cidr), K(
         "ec2, created VPC: its private CIDR (/16 to /24).", "a private CIDR", "10.42.0.0/16",
-        hosts=(EC2,))] = "10.42.0.0/16"
+        hosts=CLOUD)] = "10.42.0.0/16"
     egress: Annotated[Literal["endpoints", "nat", "none"], K(
         "ec2: how private hosts reach AWS APIs: endpoints (VPC endpoints for ECR, S3, CloudWatch Logs, SSM, "
         "Secrets Manager; no internet), nat (one NAT gateway; needed by the ubuntu route's apt), none (an "
-        "existing VPC provides it).", "endpoints, nat or none", "endpoints", hosts=(EC2,))] = "endpoints"
+        "existing VPC provides it).", "endpoints, nat or none", "endpoints", hosts=CLOUD)] = "endpoints"
     edge: Annotated[Literal["alb", "none"], K(
         "ec2: alb (an internet-facing HTTPS load balancer checks the inference key) or none (private use: "
-        "inferenceCidrs only, TorchServe's own token auth).", "alb or none", "alb", hosts=(EC2,))] = "alb"
+        "inferenceCidrs only, TorchServe's own token auth).", "alb or none", "alb", hosts=CLOUD)] = "alb"
     domain_name: Annotated[str, check(lambda k, x: x == "" or v.hostname(k, x)), K(
         "ec2, edge alb: the endpoint's DNS name (with hostedZoneId: a DNS-validated ACM certificate and an alias "
-        "record).", "a DNS name", "ml.example.com", hosts=(EC2,))] = ""
+        "record).", "a DNS name", "ml.example.com", hosts=CLOUD)] = ""
     hosted_zone_id: Annotated[str, check(lambda k, x: x == "" or limits.zone_id(k, x)), K(
         "ec2, edge alb: the Route 53 hosted zone of domainName.", "a hosted zone ID like Z0123456789ABCDEFGHIJ",
-        "Z0123456789ABCDEFGHIJ", hosts=(EC2,))] = ""
+        "Z0123456789ABCDEFGHIJ", hosts=CLOUD)] = ""
     certificate_arn: Annotated[str, check(lambda k, x: x == "" or limits.certificate_arn(k, x)), K(
         "ec2, edge alb: an existing (e.g. imported) ACM certificate instead of a DNS-validated one.",
         "an ACM certificate ARN", "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
-        hosts=(EC2,))] = ""
+        hosts=CLOUD)] = ""
     tls_policy: Annotated[Literal["ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
                                   "ELBSecurityPolicy-TLS13-1-3-2021-06"], K(
         "ec2, edge alb: the HTTPS listener's security policy (TLS 1.2 or later).", "a TLS 1.2+ ELB security policy",
-        "ELBSecurityPolicy-TLS13-1-2-2021-06", hosts=(EC2,))] = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+        "ELBSecurityPolicy-TLS13-1-2-2021-06", hosts=CLOUD)] = "ELBSecurityPolicy-TLS13-1-2-2021-06"
     edge_cidrs: Annotated[tuple[str, ...], check(each(v.cidr)), K(
         "ec2, edge alb: who may reach the HTTPS endpoint (default: everyone; the key is checked at the edge).",
-        "CIDRs", "[203.0.113.0/24]", hosts=(EC2,))] = ("0.0.0.0/0", "::/0")
+        "CIDRs", "[203.0.113.0/24]", hosts=CLOUD)] = ("0.0.0.0/0", "::/0")
     inference_key_version: Annotated[int, Field(ge=1, le=1000000), K(
         "ec2, edge alb: bump to rotate the inference key deliberately (the previous one stays valid while "
-        "inferenceKeyGrace is true).", "an integer from 1", "2", hosts=(EC2,))] = 1
+        "inferenceKeyGrace is true).", "an integer from 1", "2", hosts=CLOUD)] = 1
     inference_key_grace: Annotated[bool, K(
         "ec2, edge alb: keep accepting the previous key version after a rotation (set false to revoke it).",
-        "true or false", "true", hosts=(EC2,))] = True
+        "true or false", "true", hosts=CLOUD)] = True
     root_volume_gb: Annotated[int, Field(ge=75, le=16384), K(
         "ec2: encrypted gp3 root volume size (the DLAMI needs at least 75).", "an integer from 75 to 16384",
-        "100", hosts=(EC2,))] = 100
+        "100", hosts=CLOUD)] = 100
     model_store_gb: Annotated[int, Field(ge=1, le=16384), K("ec2: size of the encrypted gp3 EBS model store.",
                                                             "an integer from 1 to 16384", "50", hosts=(EC2,))] = 50
     model_store_iops: Annotated[int, Field(ge=3000, le=16000), K(
@@ -87,15 +87,15 @@ class Ec2Section(Section):
         "sg-0123456789abcdef0", hosts=(EC2,))] = ""
     metrics_cidr: Annotated[str, check(lambda k, x: x == "" or v.private_cidrs(k, [x])), K(
         "ec2: the private monitoring CIDR allowed to reach 8082; empty keeps metrics on loopback.", "a private CIDR",
-        "10.0.5.0/24", hosts=(EC2,))] = ""
+        "10.0.5.0/24", hosts=CLOUD)] = ""
     ssh_cidrs: Annotated[tuple[str, ...], check(v.private_cidrs), K(
         "ec2: private admin CIDRs allowed on port 22 (default none: use Session Manager).", "private CIDRs",
         "[10.0.9.0/24]", hosts=(EC2,))] = ()
     protect_data: Annotated[bool, K("ec2: protect and keep the EBS model store and model bucket (prod).",
-                                    "true or false", "true", hosts=(EC2,))] = False
+                                    "true or false", "true", hosts=CLOUD)] = False
     log_retention_days: Annotated[int, check(limits.log_retention), K(
         "ec2: CloudWatch retention of the container logs (a value CloudWatch accepts, e.g. 14, 30, 90).",
-        "a CloudWatch retention in days", "30", hosts=(EC2,))] = 30
+        "a CloudWatch retention in days", "30", hosts=CLOUD)] = 30
     kms_key_id: Annotated[str, check(lambda k, x: x == "" or limits.kms_key(k, x)), K(
         "ec2: KMS key for the volumes and bucket; empty uses AWS-managed encryption.", "a KMS key ID, ARN or alias",
-        "alias/torchserve", hosts=(EC2,))] = ""
+        "alias/torchserve", hosts=CLOUD)] = ""

@@ -109,7 +109,7 @@ def load_settings(config: Mapping[str, Any], *, stack: str, root: Path,
     """Parse and validate everything; raises ValidationError on the first bad key.
     `secret_keys` are the full config keys the engine marks secret."""
     ours = _our_keys(config)
-    host = v.one_of(f"{PROJECT}:{HOST_KEY}", ours.get(HOST_KEY, "local"), ("local", "ec2"))
+    host = v.one_of(f"{PROJECT}:{HOST_KEY}", ours.get(HOST_KEY, "local"), ("local", "ec2", "fleet"))
     for name in sorted(ours):
         decl = KEY_BY_NAME.get(name)
         if decl is not None and host not in decl.meta.hosts:

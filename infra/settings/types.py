@@ -8,7 +8,7 @@ from typing import Any, Literal
 from torchserve_deploy.image.variants import Variant
 from torchserve_deploy.model.source import ModelSource
 
-from infra.settings.keys import Ec2Section, ImageSection, ModelDefaults, ServerSection, StoreSection
+from infra.settings.keys import Ec2Section, FleetSection, ImageSection, ModelDefaults, ServerSection, StoreSection
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,13 @@ class Settings:
 
     stack: str
     root: Path
-    host: Literal["local", "ec2"]
+    host: Literal["local", "ec2", "fleet"]
     image: ImageSection
     server: ServerSection
     defaults: ModelDefaults
     store: StoreSection
     ec2: Ec2Section
+    fleet: FleetSection
     models: tuple[ModelSettings, ...]
     region: str | None
     secret_keys: frozenset[str]

@@ -13,6 +13,9 @@ from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.image.variants import Variant
 
 DLAMI_DRIVER = "595"  # DLAMI Base OSS driver branch (Sep–Oct 2026 releases: 595.91.07)
+# The ECS GPU-optimized AMI (Amazon Linux 2023) and the driver branch it ships (at least; conservative).
+ECS_GPU_SSM = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+ECS_GPU_DRIVER = "570"
 DLAMI_SSM = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-{version}/latest/ami-id"
 UBUNTU_SSM = "/aws/service/canonical/ubuntu/server/{version}/stable/current/amd64/hvm/ebs-gp3/ami-id"
 UBUNTU_VERSIONS = ("22.04", "24.04")
@@ -65,11 +68,14 @@ def check_host(prefix: str, family: GpuFamily, variant: Variant, ami_route: str,
     if variant.accelerator != "cuda":
         raise ValidationError(f"{prefix}accelerator", variant.accelerator, "cuda on a GPU host",
                               f"set {prefix}accelerator to cuda and {prefix}cudaVersion to cu126")
+    if ami_route == "ecs" and not family.dlami:
+        raise ValidationError(f"{prefix}instanceType", family.family, "a GPU family the ECS GPU-optimized AMI (Amazon "
+                              "Linux 2023) supports", f"set {prefix}instanceType to g5.xlarge or g4dn.xlarge")
     if ami_route == "dlami" and not family.dlami:
         raise ValidationError(f"{prefix}amiRoute", ami_route,
                               f"ubuntu for {family.family} ({family.gpu}): the DLAMI Base OSS does not support it",
                               f"set {prefix}amiRoute to ubuntu (proprietary driver branch ≤ {family.max_driver_branch})")
-    branch = int(DLAMI_DRIVER if ami_route == "dlami" else driver_branch)
+    branch = int({"dlami": DLAMI_DRIVER, "ecs": ECS_GPU_DRIVER}.get(ami_route, driver_branch))
     if family.max_driver_branch is not None and branch > family.max_driver_branch:
         raise ValidationError(f"{prefix}nvidiaDriverBranch", driver_branch,
                               f"≤ {family.max_driver_branch} for {family.gpu} (the last branch that supports {family.architecture})",

@@ -22,7 +22,7 @@ from torchserve_deploy import validators as v
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.image.build_hash import build_digest
 from torchserve_deploy.image.registry import Registry
-from torchserve_deploy.image.variants import BUILD_TYPES, PYTHON_VERSIONS, TORCHSERVE_VERSIONS, Variant, resolve_variant
+from torchserve_deploy.image.variants import PYTHON_VERSIONS, TARGETS, TORCHSERVE_VERSIONS, Variant, resolve_variant
 
 DOCKER_DIR = Path(__file__).resolve().parent / "docker"
 URL_ARGS = ("PIP_INDEX_URL", "TORCH_INDEX_URL", "TS_REPO_URL")
@@ -72,7 +72,7 @@ class TorchServeImageArgs:
     def __post_init__(self) -> None:
         a = "TorchServeImageArgs."
         v.image_repository(a + "repository", self.repository)
-        v.one_of(a + "build_type", self.build_type, BUILD_TYPES)
+        v.one_of(a + "build_type", self.build_type, TARGETS)
         # Validated and resolved once, by value: the order of settings never changes the result.
         object.__setattr__(self, "variant", resolve_variant(
             accelerator=self.accelerator, cuda_version=self.cuda_version, torch_version=self.torch_version,
@@ -102,6 +102,9 @@ class TorchServeImageArgs:
     def build_args(self) -> dict[str, str]:
         """Exactly the ARGs the target's stages read (tests check this against the Dockerfile)."""
         var = self.resolved
+        if self.build_type == "model-sync":
+            return {"BASE_IMAGE": self.base_image or var.base_image, "PIP_INDEX_URL": self.pip_index_url,
+                    "PYTHON_VERSION": self.python_version or var.python_version}
         args = {
             "BASE_IMAGE": self.base_image or var.base_image,
             "EXTRA_APT_PACKAGES": " ".join(self.extra_apt_packages),

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from torchserve_deploy.errors import ValidationError
 
 BUILD_TYPES = ("production", "dev", "codebuild")
+# Dockerfile targets the components build; model-sync is the fleet's init container (not a user build type).
+TARGETS = (*BUILD_TYPES, "model-sync")
 # The supported sets, kept here and nowhere else. TorchServe before 0.11.1 ignores the token-auth and
 # model-API settings (it would serve with no auth); 0.12.0 is the last upstream release.
 TORCHSERVE_VERSIONS = ("0.11.1", "0.12.0")

@@ -17,6 +17,7 @@ Outputs: `container_name`, `inference_url`, `management_url`, `metrics_url`, `he
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shlex
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ CONFIG_LABEL = "torchserve-deploy.config"
 # Where a read-only root leaves TorchServe room to write: keys in its run directory, archives unpacked in /tmp.
 HARDENED_TMPFS = (
     Tmpfs(CONTAINER_RUN_DIR, f"rw,noexec,nosuid,nodev,size=64m,uid={CONTAINER_UID},gid={CONTAINER_UID},mode=0700"),
-    Tmpfs(CONTAINER_TMP, "rw,nosuid,nodev,mode=1777"),
+    Tmpfs(CONTAINER_TMP, "rw,nosuid,nodev,size=4g,mode=1777"),
 )
 
 
@@ -94,6 +95,9 @@ class TorchServeServerArgs:
     labels: tuple[tuple[str, str], ...] = ()
     hardened: bool = True
     """cap-drop ALL, no-new-privileges, read-only root with tmpfs where TorchServe writes."""
+    management_in_container_loopback: bool = False
+    """TorchServe's management listeners on the container's own loopback (runtimes that cannot publish a port
+    on the host's loopback, e.g. ECS): only the in-container healthcheck reaches them."""
     files_dir: Path | None = None
     """Absolute host directory the container's files are written to and bind-mounted from (needed by
     the TorchServeServer component when `hardened`: a read-only root takes no uploads)."""
@@ -138,7 +142,8 @@ def build_server_spec(args: TorchServeServerArgs) -> ContainerSpec:
         PortBinding(inside.health, hp.health, args.inference_bind),
     )
     config = render_config_properties(
-        args.models, token_auth=args.token_auth, token_expiration_min=args.token_expiration_min
+        args.models, token_auth=args.token_auth, token_expiration_min=args.token_expiration_min,
+        management_host=LOOPBACK if args.management_in_container_loopback else None,
     )
     names = tuple(m.name for m in args.models)
     digest = hashlib.sha256(config.encode()).hexdigest()[:12]
@@ -165,6 +170,17 @@ def build_server_spec(args: TorchServeServerArgs) -> ContainerSpec:
         read_only=args.hardened,
         tmpfs=HARDENED_TMPFS if args.hardened else (),
     )
+
+
+def config_in_env(spec: ContainerSpec) -> ContainerSpec:
+    """The spec with config.properties passed as TS_CONFIG_PROPERTIES (the entrypoint writes it to its run
+    directory), for runtimes that can neither upload nor bind-mount a file (ECS)."""
+    contents = {f.path: f.content for f in spec.files}
+    if set(contents) != {CONTAINER_CONFIG}:
+        raise ValidationError("ContainerSpec.files", sorted(contents), f"only {CONTAINER_CONFIG}",
+                              "pass other files through the image or a volume")
+    env = tuple((k, val) for k, val in spec.env if k != "TS_CONFIG_FILE")
+    return dataclasses.replace(spec, files=(), env=(*env, ("TS_CONFIG_PROPERTIES", contents[CONTAINER_CONFIG])))
 
 
 class TorchServeServer(pulumi.ComponentResource):

@@ -11,14 +11,18 @@ if [ "${1:-serve}" != "serve" ]; then
     exec "$@"
 fi
 
+run_dir="${TS_RUN_DIR:-/run/torchserve}"
+[ -w "$run_dir" ] || { echo "ts-entrypoint: $run_dir is not writable (mount a tmpfs there)" >&2; exit 64; }
+if [ -n "${TS_CONFIG_PROPERTIES:-}" ]; then
+    # Runtimes that cannot place files (ECS) pass config.properties in the environment.
+    printf '%s\n' "$TS_CONFIG_PROPERTIES" > "$run_dir/config.properties"
+    TS_CONFIG_FILE="$run_dir/config.properties"
+fi
 config="${TS_CONFIG_FILE:-/home/model-server/config.properties}"
 [ -f "$config" ] || { echo "ts-entrypoint: config file $config not found" >&2; exit 64; }
 store=$(sed -n 's/^model_store=//p' "$config" | tail -n 1)
 store="${store:-/home/model-server/model-store}"
 [ -d "$store" ] || { echo "ts-entrypoint: model store $store not found" >&2; exit 64; }
-run_dir="${TS_RUN_DIR:-/run/torchserve}"
-[ -w "$run_dir" ] || { echo "ts-entrypoint: $run_dir is not writable (mount a tmpfs there)" >&2; exit 64; }
-
 ts_home=$(python -c 'import os, ts; print(os.path.dirname(os.path.dirname(os.path.realpath(ts.__file__))))')
 # vmargs from config.properties, as `torchserve --start` would pass them (word splitting intended).
 vmargs=$(sed -n 's/^vmargs=//p' "$config" | tail -n 1)
