@@ -42,6 +42,7 @@ CONTAINER = "docker:index/container:Container"
 COMMAND = "command:local:Command"
 INSTANCE = "aws:ec2/instance:Instance"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 VOLUME = "aws:ebs/volume:Volume"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -193,6 +194,16 @@ def docker_run_exposures(argv: list[str]) -> Iterator[str]:
                 yield f"--publish {spec} puts container port {port} on {ip or '0.0.0.0'}"
 
 
+def task_containers(res: Resource) -> list[dict[str, Any]]:
+    """An ECS task definition's containerDefinitions (a JSON string of the ECS API's shape)."""
+    raw = res.props.get("containerDefinitions")
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return []
+    return [c for c in _items(value) if isinstance(c, dict)]
+
+
 def config_properties(res: Resource) -> Iterator[tuple[str, str]]:
     """(where, text) of each TorchServe config.properties the resource ships."""
     props = res.props
@@ -209,6 +220,11 @@ def config_properties(res: Resource) -> Iterator[tuple[str, str]]:
         for path, content in user_data_files(user_data(res)):
             if path.endswith("config.properties"):
                 yield f"user-data file {path}", content
+    elif res.resource_type == TASK_DEFINITION:  # ECS cannot place files: the config travels in the environment
+        for c in task_containers(res):
+            for env in _items(c.get("environment")):
+                if isinstance(env, dict) and env.get("name") == "TS_CONFIG_PROPERTIES":
+                    yield f"container {c.get('name')} environment", str(env.get("value") or "")
 
 
 def config_problems(text: str) -> Iterator[str]:
@@ -240,6 +256,15 @@ def management_ports_loopback_only(args: ResourceValidationArgs, report: ReportV
             if internal in MANAGEMENT_PORTS and ip not in LOOPBACK:
                 _fail(report, args, f"container port {internal} is published on {ip}",
                       f"publish {internal} on 127.0.0.1 only (ip: 127.0.0.1)")
+    elif args.resource_type == TASK_DEFINITION:
+        if props.get("networkMode") == "host":
+            _fail(report, args, "networkMode host puts management (8081/7071) on the instance's interfaces",
+                  "use bridge networking and map only inference and health")
+        for c in task_containers(args):
+            for p in _items(c.get("portMappings")):
+                if int(p.get("containerPort", 0)) in MANAGEMENT_PORTS:
+                    _fail(report, args, f"container {c.get('name')} maps port {p.get('containerPort')}",
+                          "never map 8081 or 7071 in a task (ECS has no loopback-only mapping)")
     elif args.resource_type in (INSTANCE, LAUNCH_TEMPLATE, COMMAND):
         texts = ([("create", str(props.get("create", "")))] if args.resource_type == COMMAND
                  else user_data_files(user_data(args)))
@@ -451,6 +476,24 @@ def buckets_tls_only(args: StackValidationArgs, report: ReportViolation) -> None
                   stack=True)
 
 
+def ecs_tasks_hardened(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every container of a task: read-only root, no capabilities, not privileged, not root."""
+    if args.resource_type != TASK_DEFINITION:
+        return
+    for c in task_containers(args):
+        name = c.get("name")
+        if c.get("privileged") is True:
+            _fail(report, args, f"container {name} is privileged", "remove privileged")
+        if c.get("readonlyRootFilesystem") is not True:
+            _fail(report, args, f"container {name} has a writable root filesystem",
+                  "set readonlyRootFilesystem true with tmpfs where it writes")
+        drop = (c.get("linuxParameters") or {}).get("capabilities", {}).get("drop") or []
+        if "ALL" not in drop:
+            _fail(report, args, f"container {name} keeps Linux capabilities", "drop ALL (linuxParameters.capabilities)")
+        if str(c.get("user", "root")).split(":")[0] in ("", "0", "root"):
+            _fail(report, args, f"container {name} runs as root", "set user 1000:1000")
+
+
 POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ResourceValidationPolicy(name="management-ports-loopback-only", validate=management_ports_loopback_only,
                              description="TorchServe management (8081) and gRPC management (7071) are published on "
@@ -473,6 +516,9 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ResourceValidationPolicy(name="serving-ports-private", validate=serving_ports_private,
                              description="Inference, metrics, gRPC inference and health ports are reachable only from "
                                          "the load balancer's security group or private ranges."),
+    ResourceValidationPolicy(name="ecs-tasks-hardened", validate=ecs_tasks_hardened,
+                             description="ECS task containers run with a read-only root, no capabilities, not "
+                                         "privileged and not as root."),
     StackValidationPolicy(name="internet-listeners-https-only", validate=internet_listeners_https_only,
                           description="Listeners of internet-facing load balancers are HTTPS with a TLS 1.2+ policy, "
                                       "or HTTP that only redirects to HTTPS."),

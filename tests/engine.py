@@ -234,9 +234,13 @@ def realize_container(client, inputs: dict, image_id: str, *, memlock_bytes: int
         read_only=inputs.get("readOnly", False),
         tmpfs=inputs.get("tmpfs"),
     )
-    if inputs.get("uploads"):
-        container.put_archive("/", _upload_tar(inputs["uploads"], inputs.get("user")))
-    container.start()
+    try:
+        if inputs.get("uploads"):
+            container.put_archive("/", _upload_tar(inputs["uploads"], inputs.get("user")))
+        container.start()
+    except Exception:
+        container.remove(force=True)  # a container that cannot start must not block the next test's name
+        raise
     return container
 
 

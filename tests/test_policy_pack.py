@@ -202,7 +202,37 @@ TLS_DENY = text_edit("models-policy", "policy", '"Effect": "Deny", "Principal": 
                      '"Effect": "Allow", "Principal": "*", "Resource": [')
 
 # (name, base stack, the policy meant to refuse it, mutation)
+def _task(fn: Callable[[dict[str, Any]], None], container: str = "torchserve") -> Callable[[dict[str, Any]], None]:
+    """Edit one container of the fleet's task definition (its containerDefinitions JSON)."""
+    def edit(props: dict[str, Any]) -> None:
+        defs = json.loads(props["containerDefinitions"])
+        fn([d for d in defs if d["name"] == container][0])
+        props["containerDefinitions"] = json.dumps(defs)
+    return edit
+
+
+def _env_edit(old: str, new: str) -> Callable[[dict[str, Any]], None]:
+    def edit(c: dict[str, Any]) -> None:
+        env = [e for e in c["environment"] if e["name"] == "TS_CONFIG_PROPERTIES"][0]
+        assert old in env["value"]
+        env["value"] = env["value"].replace(old, new)
+    return edit
+
+
 VARIANTS: list[tuple[str, str, str, Callable[[list[Rec]], None]]] = [
+    ("fleet task maps management 8081", "fleet", "management-ports-loopback-only",
+     set_prop("fleet-task", _task(lambda c: c["portMappings"].append(
+         {"containerPort": 8081, "hostPort": 8081, "protocol": "tcp"})))),
+    ("fleet task enables the model API", "fleet", "torchserve-config-locked-down",
+     set_prop("fleet-task", _task(_env_edit("enable_model_api=false", "enable_model_api=true")))),
+    ("fleet task container privileged", "fleet", "ecs-tasks-hardened",
+     set_prop("fleet-task", _task(lambda c: c.__setitem__("privileged", True)))),
+    ("fleet init container with a writable root", "fleet", "ecs-tasks-hardened",
+     set_prop("fleet-task", _task(lambda c: c.__setitem__("readonlyRootFilesystem", False), "model-sync"))),
+    ("fleet task keeps capabilities", "fleet", "ecs-tasks-hardened",
+     set_prop("fleet-task", _task(lambda c: c["linuxParameters"].pop("capabilities")))),
+    ("fleet task as root", "fleet", "ecs-tasks-hardened",
+     set_prop("fleet-task", _task(lambda c: c.__setitem__("user", "0")))),
     ("container publishes 8081 on 0.0.0.0", "dev", "management-ports-loopback-only",
      set_prop("torchserve-container", _port(8081, lambda p: p.__setitem__("ip", "0.0.0.0")))),
     ("container publishes 7071 with no ip (Docker's 0.0.0.0)", "dev", "management-ports-loopback-only",
