@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ARCHIVER = ".venv/bin/torch-model-archiver"
 UPLOADER = (".venv/bin/python", "-m", "torchserve_deploy.aws.upload")
 # Config keys that may hold credentials → the build args they become.
+ECS_ENDPOINTS = ("ecs", "ecs-agent", "ecs-telemetry")
 SECRET_ARGS = {"pipIndexUrl": "PIP_INDEX_URL", "torchIndexUrl": "TORCH_INDEX_URL", "devSourceRepo": "TS_REPO_URL"}
 
 
@@ -261,7 +262,7 @@ def _fleet(s: Settings, e: Ec2Plan, image: TorchServeImageArgs) -> FleetPlan:
                                 capacity.target_per_minute if capacity else 1),
                             scale_out_cooldown_s=f.fleet_scale_out_cooldown_s,
                             scale_in_cooldown_s=f.fleet_scale_in_cooldown_s, p99_alarm_ms=f.fleet_p99_alarm_ms,
-                            errors_alarm_count=f.fleet_5xx_alarm_count))
+                            errors_alarm_count=f.fleet_error_alarm_count))
 
 
 def make_plan(s: Settings) -> Plan:
@@ -270,6 +271,9 @@ def make_plan(s: Settings) -> Plan:
     models = tuple(_model(s, m, image_ref) for m in s.models)
     if s.host == "fleet":
         cloud = _ec2(s)
+        # ECS instances in private subnets reach the ECS control plane through these (AWS ECS PrivateLink docs).
+        cloud = replace(cloud, network=replace(cloud.network, extra_endpoints=ECS_ENDPOINTS
+                                                if cloud.network.egress == "endpoints" else ()))
         store = Mount(CONTAINER_MODEL_STORE, MODELS_VOLUME, "volume", read_only=True)
         server = replace(_server(s, models, image_ref, store, _awslogs(cloud)), management_in_container_loopback=True)
         return Plan(s.stack, s.host, s.image.build_type != "codebuild", image, image_ref, models, server, None, None,

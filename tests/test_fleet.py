@@ -191,3 +191,13 @@ def test_a_new_archive_rolls_the_service():
     first = evaluate_program("fleet")
     assert (named(other, "fleet-task").inputs["containerDefinitions"]
             != named(first, "fleet-task").inputs["containerDefinitions"])
+
+
+def test_private_instances_reach_the_ecs_control_plane(fleet):
+    """Without a NAT, an ECS instance joins its cluster and hands out task credentials only through the ecs,
+    ecs-agent and ecs-telemetry endpoints (AWS: 'Amazon ECS interface VPC endpoints')."""
+    services = {r.inputs["serviceName"] for r in of(fleet, "aws:ec2/vpcEndpoint:VpcEndpoint")}
+    for name in ("ecs", "ecs-agent", "ecs-telemetry", "ecr.api", "ecr.dkr", "logs", "s3"):
+        assert f"com.amazonaws.us-east-1.{name}" in services, name
+    staging = {r.inputs["serviceName"] for r in of(evaluate_program("staging"), "aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert not {s for s in staging if s.endswith((".ecs", ".ecs-agent", ".ecs-telemetry"))}

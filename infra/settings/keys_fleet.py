@@ -10,7 +10,7 @@ from infra.settings.declare import FLEET, K, Section
 
 class FleetSection(Section):
     fleet_min_tasks: Annotated[int, Field(ge=1, le=100), K(
-        "fleet: fewest serving tasks (one per GPU instance), also the Auto Scaling group's minimum.",
+        "fleet: fewest serving tasks (one per GPU instance; the capacity provider starts the instances they need).",
         "an integer from 1 to 100", "2", hosts=(FLEET,))] = 2
     fleet_max_tasks: Annotated[int, Field(ge=1, le=100), K(
         "fleet: most serving tasks (and instances).", "an integer from 1 to 100", "6", hosts=(FLEET,))] = 6
@@ -27,6 +27,6 @@ class FleetSection(Section):
     fleet_p99_alarm_ms: Annotated[int, Field(ge=10, le=120000), K(
         "fleet: p99 target response time (ms) above which the rollout alarm fires.", "an integer from 10 to 120000",
         "1000", hosts=(FLEET,))] = 1000
-    fleet_5xx_alarm_count: Annotated[int, Field(ge=1, le=1000000), K(
+    fleet_error_alarm_count: Annotated[int, Field(ge=1, le=1000000), K(
         "fleet: target 5xx responses per minute at which the rollout alarm fires.", "an integer from 1", "10",
         hosts=(FLEET,))] = 10

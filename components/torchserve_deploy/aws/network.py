@@ -32,6 +32,8 @@ class NetworkArgs:
     vpc_id: str | None = None
     private_subnet_ids: tuple[str, ...] = ()
     public_subnet_ids: tuple[str, ...] = ()
+    extra_endpoints: tuple[str, ...] = ()
+    """More interface endpoints the hosts need (an ECS fleet: ecs, ecs-agent, ecs-telemetry)."""
     tags: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
@@ -135,7 +137,7 @@ class Network(pulumi.ComponentResource):
         aws.vpc.SecurityGroupIngressRule(f"{name}-endpoints-in", security_group_id=group.id, ip_protocol="tcp",
                                          from_port=443, to_port=443, cidr_ipv4=vpc.cidr_block,
                                          description="https from the VPC", opts=child)
-        for service in INTERFACE_ENDPOINTS:
+        for service in (*INTERFACE_ENDPOINTS, *args.extra_endpoints):
             aws.ec2.VpcEndpoint(f"{name}-{service.replace('.', '-')}", vpc_id=vpc.id, vpc_endpoint_type="Interface",
                                 service_name=f"com.amazonaws.{args.region}.{service}", subnet_ids=subnets,
                                 security_group_ids=[group.id], private_dns_enabled=True, tags=tags, opts=child)
