@@ -107,7 +107,10 @@ def test_training_components_under_mocks():
     assert image.inputs["build"]["args"]["ENTRYPOINT"] == "train.py"
     run = only(mocks.resources, "command:local:Command")
     assert run.name == "t-run" and run.inputs["triggers"] == [run_args().run_digest]
-    assert "docker run --name train-x --detach --user 1000:1000" in run.inputs["create"]
+    # Attached: the trainer's log streams into `pulumi up` as it comes, after a line naming its log directory.
+    script = run.inputs["create"].splitlines()
+    assert script[2].startswith("echo 'training train-x: streaming its log (also written to ")
+    assert script[3].startswith("docker run --name train-x --user 1000:1000") and "--detach" not in script[3]
     assert 'exit "$rc"' in run.inputs["create"]
 
 

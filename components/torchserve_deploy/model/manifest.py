@@ -6,12 +6,14 @@ may also live under `data_roots` (directories the caller allows explicitly).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticError
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from torchserve_deploy import validators as v
 from torchserve_deploy.errors import ValidationError
@@ -21,6 +23,7 @@ from torchserve_deploy.yaml_strict import load_yaml
 
 MANIFEST = "torchserve-model.yaml"
 RelPath = Annotated[str, Field(min_length=1, max_length=255)]
+SAMPLE_MAX_BYTES = 16 * 1024
 
 
 class _Strict(BaseModel):
@@ -52,6 +55,24 @@ class Manifest(_Strict):
     requirements_file: RelPath | None = None
     config_file: RelPath | None = None
     training: TrainingManifest | None = None
+    sample: dict[str, Any] | None = None
+    """The JSON body of one POST /predictions/<name> request; the post-deploy smoke test sends it and
+    expects HTTP 200 with a JSON answer."""
+
+    @field_validator("sample")
+    @classmethod
+    def _json_sample(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        try:
+            size = len(json.dumps(value, allow_nan=False).encode())
+        except (TypeError, ValueError):  # a YAML date or timestamp, .nan, .inf
+            raise PydanticCustomError("sample", "a JSON object (strings, finite numbers, booleans, null, lists, "
+                                      "objects; quote dates)") from None
+        if size > SAMPLE_MAX_BYTES:
+            raise PydanticCustomError("sample", "a JSON object of at most {limit} bytes (this one is {size})",
+                                      {"limit": SAMPLE_MAX_BYTES, "size": size})
+        return value
 
 
 def _inside(where: str, field: str, base: Path, value: str, roots: tuple[Path, ...] = ()) -> Path:
@@ -77,7 +98,7 @@ def _shape_error(where: str, err: PydanticError) -> ValidationError:
     loc = ".".join(str(p) for p in first["loc"])
     if first["type"] == "extra_forbidden":
         return ValidationError(f"{where}: {loc}", first["input"], "the fields name, version, handler, modelFile, "
-                               "serializedFile, extraFiles, requirementsFile, configFile, training",
+                               "serializedFile, extraFiles, requirementsFile, configFile, training, sample",
                                f"remove or rename {loc}")
     return ValidationError(f"{where}: {loc}", first.get("input"), first["msg"][0].lower() + first["msg"][1:],
                            f"fix {loc} in {where}")
@@ -127,4 +148,4 @@ def load_manifest(directory: Path, where: str, *, data_roots: tuple[Path, ...] =
         config_file=optional("configFile", m.config_file), training=training)
 
 
-__all__ = ["MANIFEST", "TYPES", "Manifest", "load_manifest"]
+__all__ = ["MANIFEST", "SAMPLE_MAX_BYTES", "TYPES", "Manifest", "load_manifest"]

@@ -178,17 +178,18 @@ def build_training_spec(args: TrainingRunArgs) -> ContainerSpec:
 
 
 def run_script(spec: ContainerSpec, image: str, outputs_dir: str) -> str:
-    """Run to completion; on failure print the last log lines and exit with the container's code."""
+    """Run to completion with the log streamed as it comes (into `pulumi up`'s output), the log directory
+    announced first; on failure repeat the last log lines on stderr and exit with the container's code."""
     name = shlex.quote(spec.name)
+    announce = f"training {spec.name}: streaming its log (also written to {outputs_dir}/logs)"
     return "\n".join([
         prepare_host_dir(outputs_dir),
         f"docker rm -f {name} >/dev/null 2>&1",
-        shlex.join(render_docker_run(spec, image, detach=True)) + " >/dev/null || exit $?",
-        "rc=$(docker wait " + name + ")",
+        f"echo {shlex.quote(announce)}",
+        shlex.join(render_docker_run(spec, image)) + "; rc=$?",
         'if [ "$rc" != 0 ]; then echo "training ' + spec.name + ' failed (exit code $rc); last lines of its log:" >&2; '
         f"docker logs --tail 40 {name} >&2; fi",
-        f"docker logs --tail 5 {name}",
-        f"docker rm {name} >/dev/null",
+        f"docker rm {name} >/dev/null 2>&1",
         'exit "$rc"',
     ])
 
