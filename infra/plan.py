@@ -248,7 +248,9 @@ def _awslogs(e: Ec2Plan) -> LogConfig:
 def _fleet(s: Settings, e: Ec2Plan, image: TorchServeImageArgs) -> FleetPlan:
     f = s.fleet
     capacity = None if f.fleet_target_requests_per_task else derived_target(ROOT)
-    sync_image = replace(image, build_type="model-sync", tags=())
+    # Python and boto3 only: a CPU base whatever the server's accelerator (no CUDA image for a file copy).
+    sync_image = replace(image, build_type="model-sync", tags=(), accelerator="cpu", cuda_version=None,
+                         torch_version=None, base_image=None, python_version=None, torch_index_url=None)
     sync = ContainerSpec(
         name="model-sync", image=f"{sync_image.repository}:{content_tag(sync_image)}",
         # command: the delivery gives it (`s3://<bucket>/<prefix> <store>`) once the bucket exists.

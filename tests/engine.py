@@ -116,7 +116,10 @@ def _slim(rootfs: Path) -> None:
 
 def wheelhouse(build_args: dict[str, str]) -> Path:
     """The images' pinned Python packages, downloaded on the host (cached by requirement set)."""
-    reqs = [f"torch=={build_args['TORCH_VERSION']}"]
+    docker_dir = ROOT / "components/torchserve_deploy/image/docker"
+    # The model-sync target takes no torch: its wheelhouse is its own requirements.
+    reqs = [f"torch=={build_args['TORCH_VERSION']}"] if "TORCH_VERSION" in build_args else _requirements(
+        docker_dir / "requirements-sync.txt")
     if "TORCHSERVE_VERSION" in build_args:
         reqs += [f"torchserve=={build_args['TORCHSERVE_VERSION']}",
                  f"torch-model-archiver=={build_args['MODEL_ARCHIVER_VERSION']}"]
