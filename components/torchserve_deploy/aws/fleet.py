@@ -29,13 +29,14 @@ import pulumi_aws as aws
 from torchserve_deploy.aws.fleet_iam import (
     ECS_INSTANCE_POLICY,
     SSM_POLICY,
-    assume,
     ecs_user_data,
     execution_policy,
     task_policy,
 )
 from torchserve_deploy.aws.fleet_scaling import ScalingArgs, alarms, autoscaling
 from torchserve_deploy.aws.gpu_catalog import gpu_family
+from torchserve_deploy.aws.host_egress import host_egress
+from torchserve_deploy.aws.host_iam import assume
 from torchserve_deploy.errors import ValidationError
 
 SERVER = "torchserve"
@@ -140,11 +141,7 @@ class TorchServeFleet(pulumi.ComponentResource):
             aws.vpc.SecurityGroupIngressRule(f"{name}-in-edge-{role}", security_group_id=group.id, ip_protocol="tcp",
                                              from_port=port, to_port=port, description=f"edge {role}",
                                              referenced_security_group_id=args.edge_security_group_id, opts=child)
-        for role, proto, port, cidr in (("https", "tcp", 443, "0.0.0.0/0"), ("dns-udp", "udp", 53, args.vpc_cidr),
-                                        ("dns-tcp", "tcp", 53, args.vpc_cidr)):
-            aws.vpc.SecurityGroupEgressRule(f"{name}-out-{role}", security_group_id=group.id, ip_protocol=proto,
-                                            from_port=port, to_port=port, cidr_ipv4=cidr, description=f"{role} out",
-                                            opts=child)
+        host_egress(name, group.id, args.vpc_cidr, http=False, parent=self)
         return group
 
     def _launch_template(self, name: str, args: FleetArgs, group: aws.ec2.SecurityGroup,

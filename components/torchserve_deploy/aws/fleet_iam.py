@@ -7,11 +7,6 @@ ECS_INSTANCE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerSe
 SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
-def assume(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
-
-
 def execution_policy(ecr_arn: str, log_group_arn: str) -> str:
     """What ECS needs to start the task: pull from the one repository, write the one log group."""
     return json.dumps({"Version": "2012-10-17", "Statement": [

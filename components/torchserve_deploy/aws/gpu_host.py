@@ -23,6 +23,7 @@ import pulumi_aws as aws
 
 from torchserve_deploy import validators as v
 from torchserve_deploy.aws.gpu_catalog import gpu_family
+from torchserve_deploy.aws.host_egress import host_egress
 from torchserve_deploy.aws.host_iam import assume_ec2, host_policy
 from torchserve_deploy.aws.limits import aws_id, log_retention
 from torchserve_deploy.errors import ValidationError
@@ -170,16 +171,7 @@ class GpuHost(pulumi.ComponentResource):
                 to_port=port, description=f"{role} {port}", cidr_ipv4=source.get("cidr_ipv4"),
                 cidr_ipv6=source.get("cidr_ipv6"), referenced_security_group_id=source.get("referenced_security_group_id"),
                 opts=child))
-        # Out: HTTPS (ECR, S3, CloudWatch, SSM, Secrets Manager through endpoints or NAT) and DNS; HTTP only to
-        # install packages.
-        out: list[tuple[str, str, int, pulumi.Input[str]]] = [("https", "tcp", 443, "0.0.0.0/0"),
-                                                               ("dns-udp", "udp", 53, args.vpc_cidr),
-                                                               ("dns-tcp", "tcp", 53, args.vpc_cidr)]
-        if args.egress_http:
-            out.append(("http", "tcp", 80, "0.0.0.0/0"))
-        self.egress = [aws.vpc.SecurityGroupEgressRule(
-            f"{name}-out-{role}", security_group_id=group.id, ip_protocol=proto, from_port=port, to_port=port,
-            cidr_ipv4=cidr, description=f"{role} out", opts=child) for role, proto, port, cidr in out]
+        self.egress = host_egress(name, group.id, args.vpc_cidr, http=args.egress_http, parent=self)
         return group
 
     def _role(self, name: str, args: GpuHostArgs,

@@ -4,9 +4,14 @@ from __future__ import annotations
 import json
 
 
-def assume_ec2() -> str:
+def assume(service: str) -> str:
+    """Who may assume a role: one AWS service (ec2.amazonaws.com, ecs-tasks.amazonaws.com)."""
     return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def assume_ec2() -> str:
+    return assume("ec2.amazonaws.com")
 
 
 def host_policy(ecr_arn: str, bucket_arn: str, prefix: str, log_group_arn: str, kms_key_arn: str | None) -> str:
