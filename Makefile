@@ -3,21 +3,21 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
-# Project-local file backend; an empty passphrase is fine for dev (no secrets in the dev stack).
-export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
-export PULUMI_CONFIG_PASSPHRASE ?=
 # Pulumi.yaml's virtualenv: the program and the archive command use it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Pulumi runs through python -m infra.cli (the Automation API). It picks the state backend: PULUMI_BACKEND_URL
+# when you set it, else the project-local .pulumi-state/ for local stacks only; it never runs `pulumi login`.
 
-.PHONY: deploy destroy test test-unit test-torchserve test-docker prereqs venv bench compose token snapshot preview
+.PHONY: deploy destroy test test-unit test-torchserve test-docker prereqs venv bench compose token snapshot preview \
+	check pulumi-cli smoke outputs
 
 $(VENV)/.deploy-deps: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -r requirements.txt
 	touch $@
 
 $(VENV)/.test-deps: requirements-test.txt $(VENV)/.deploy-deps
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements-test.txt
+	$(PY) -m pip install --disable-pip-version-check -r requirements-test.txt
 	touch $@
 
 venv: $(VENV)/.test-deps
@@ -27,20 +27,30 @@ venv: $(VENV)/.test-deps
 prereqs:
 	@sh tools/prereqs.sh
 
-deploy: $(VENV)/.deploy-deps
-	@command -v pulumi >/dev/null || { \
-	  echo "make deploy needs the Pulumi CLI, which is not installed."; \
-	  echo "Install it: curl -fsSL https://get.pulumi.com | sh   (or: brew install pulumi), then run make deploy again."; \
-	  exit 1; }
-	@docker info >/dev/null 2>&1 || { echo "make deploy needs a running Docker engine (docker info failed)."; exit 1; }
-	mkdir -p .pulumi-state
-	pulumi login "$$PULUMI_BACKEND_URL"
-	pulumi stack select $(STACK) --create
-	pulumi up --yes --stack $(STACK)
-	$(PY) -m infra.smoke --stack $(STACK)
+# check (before the venv), the venv, the pinned Pulumi CLI when none is on PATH, pulumi up, a sample request per model.
+deploy: check $(VENV)/.deploy-deps
+	@$(PY) tools/install_pulumi.py --if-missing
+	@$(PY) -m infra.cli up --stack $(STACK)
+	@$(PY) -m infra.cli smoke --stack $(STACK)
 
-destroy:
-	pulumi destroy --yes --stack $(STACK)
+# The quick checks, before anything slow: Python 3.11+, then the stack, its state backend and the Docker engine.
+check:
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make deploy needs Python 3.11 or later as python3 (found: $$(python3 -V 2>&1)): install python3.11 and python3.11-venv, then run make deploy again" >&2; exit 1; }
+	@python3 -m infra.cli check --stack $(STACK)
+
+# The pinned Pulumi CLI (PULUMI_VERSION) into .pulumi-cli/, checksum-verified; PULUMI_MIRROR_URL for air-gapped machines.
+pulumi-cli:
+	@python3 tools/install_pulumi.py
+
+destroy: $(VENV)/.deploy-deps
+	@$(PY) -m infra.cli destroy --stack $(STACK)
+
+# Send every model its manifest's sample request again (the last step of make deploy).
+smoke: $(VENV)/.deploy-deps
+	@$(PY) -m infra.cli smoke --stack $(STACK)
+
+outputs: $(VENV)/.deploy-deps
+	@$(PY) -m infra.cli outputs --stack $(STACK)
 
 test: prereqs $(VENV)/.test-deps
 	$(PY) -m pytest
@@ -59,21 +69,17 @@ bench: $(VENV)/.test-deps
 
 # Write .build/$(STACK)/docker-compose.yml from the stack's container specs (no Pulumi CLI needed).
 compose: $(VENV)/.deploy-deps
-	$(PY) -m infra.compose --stack $(STACK)
-	@echo "run it: docker-compose -f .build/$(STACK)/docker-compose.yml up --build"
+	@$(PY) -m infra.compose --stack $(STACK)
 
 # Print the local stack's inference key (ROTATE=1 rotates it first; KIND=management for the other key).
 token: $(VENV)/.deploy-deps
-	@$(PY) -m infra.token --stack $(STACK) --kind $(or $(KIND),inference) $(if $(ROTATE),--rotate,)
+	@$(PY) -m infra.cli token --stack $(STACK) --kind $(or $(KIND),inference) $(if $(ROTATE),--rotate,)
 
 # Write tests/snapshots/<stack>.yaml: every committed stack's resource graph, evaluated offline.
 snapshot: $(VENV)/.deploy-deps
 	$(PY) -m infra.snapshot
 
-# `pulumi preview --diff` of one stack against its backend (needs the Pulumi CLI and the stack's credentials).
+# `pulumi preview --diff` of one stack against its backend (needs the stack's credentials); without the Pulumi CLI,
+# review tests/snapshots/$(STACK).yaml (make snapshot) instead.
 preview: $(VENV)/.deploy-deps
-	@command -v pulumi >/dev/null || { \
-	  echo "make preview needs the Pulumi CLI, which is not installed."; \
-	  echo "Install it: curl -fsSL https://get.pulumi.com | sh; or review tests/snapshots/$(STACK).yaml (make snapshot), which needs no CLI."; \
-	  exit 1; }
-	pulumi preview --diff --stack $(STACK)
+	@$(PY) -m infra.cli preview --stack $(STACK)

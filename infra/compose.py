@@ -46,8 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     stack = parser.parse_args(argv).stack
     try:
         path = write(stack)
-    except (ValidationError, FileNotFoundError) as err:
+    except ValidationError as err:
         print(f"make compose: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a missing model file, an unwritable .build/ or store directory
+        where = f" {err.filename}" if err.filename else ""
+        print(f"make compose: cannot read or write{where} ({err.strerror or err}): fix that path or its "
+              f"permissions, then run make compose STACK={stack} again", file=sys.stderr)
         return 2
     print(f"wrote {path.relative_to(ROOT)} (torchserve-deploy stack {stack} → compose)")
     print(f"run it: docker compose -f {path.relative_to(ROOT)} up --build   (Compose v1: docker-compose -f ...)")

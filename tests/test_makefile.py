@@ -1,7 +1,10 @@
-"""The README's commands are honest: `make deploy` without the Pulumi CLI says how to install it; CI runs
-nothing but `make test`, which checks (and as root installs) its system packages before any other work."""
+"""The README's commands are honest: every make target's failure says what is wrong and what to do, without a
+traceback (`make deploy` checks Python and Docker before the venv, installs the pinned Pulumi CLI itself and
+refuses a cloud stack without an explicit state backend); CI runs nothing but `make test`, which checks (and as
+root installs) its system packages before any other work."""
 import os
 import shutil
+import socket
 import subprocess
 
 import pytest
@@ -19,14 +22,122 @@ TOOLS = {
 INSTALL = "sudo apt-get install -y --no-install-recommends"
 
 
-def test_deploy_without_pulumi_cli_says_how_to_install(tmp_path):
+VERSION = (ROOT / "PULUMI_VERSION").read_text().strip()
+DOCKER_OK = 'case "$1" in info) echo 99.0.0 ;; *) echo "unexpected docker $*" >&2; exit 3 ;; esac\n'
+DOCKER_DOWN = 'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2\nexit 1\n'
+DOCKER_NO_CONTAINER = 'if [ "$1" = container ]; then echo "Error: No such container: $5" >&2; exit 1; fi\nexit 3\n'
+
+
+def dead_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/"
+
+
+def make(tmp_path, *args, docker=DOCKER_OK, python3=None):
+    """`make -s <args>` with stand-ins first on PATH (docker; python3 when given), no pulumi, no state backend, and
+    a Pulumi mirror on a dead local port, so nothing reaches the internet, a real engine or a real backend."""
     if shutil.which("pulumi", path="/usr/bin:/bin"):
-        pytest.fail("a pulumi CLI is in /usr/bin or /bin; this test needs a PATH without one")
-    assert (ROOT / ".venv/.deploy-deps").exists(), "run through `make test` so the venv exists"
-    env = {**os.environ, "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(["make", "-s", "deploy"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0
-    assert "needs the Pulumi CLI" in result.stdout and "get.pulumi.com" in result.stdout
+        pytest.fail("a pulumi CLI is in /usr/bin or /bin; these tests need a PATH without one")
+    if (ROOT / ".pulumi-cli" / VERSION).exists():
+        pytest.skip(f".pulumi-cli/{VERSION} is installed here: make deploy would really deploy")
+    stand_ins = tmp_path / "bin"
+    stand_ins.mkdir(exist_ok=True)
+    for name, body in (("docker", docker), ("python3", python3)):
+        if body is not None:
+            (stand_ins / name).write_text("#!/bin/sh\n" + body)
+            (stand_ins / name).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "MAKE")) and k != "VIRTUAL_ENV"}
+    env.update(PATH=f"{stand_ins}:/usr/bin:/bin", PULUMI_MIRROR_URL=dead_url())
+    result = subprocess.run(["make", "-s", "--no-print-directory", *args], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    return result.returncode, output
+
+
+@pytest.fixture
+def venv_ready():
+    up_to_date = subprocess.run(["make", "-q", ".venv/.deploy-deps"], cwd=ROOT, capture_output=True, timeout=60)
+    assert up_to_date.returncode == 0, "run through `make test` (or make venv) so the venv exists and is current"
+
+
+def test_deploy_without_pulumi_installs_it_and_fails_cleanly_offline(tmp_path, venv_ready):
+    cli_dir_existed = (ROOT / ".pulumi-cli").exists()
+    code, output = make(tmp_path, "deploy")
+    assert code != 0
+    assert "ok: Python 3." in output and "Docker engine 99.0.0" in output  # the quick checks ran first
+    assert "install_pulumi: could not download http://127.0.0.1:" in output
+    assert "set PULUMI_MIRROR_URL to a folder" in output
+    assert (ROOT / ".pulumi-cli").exists() == cli_dir_existed  # a failed install leaves nothing behind
+    assert not (ROOT / ".pulumi-cli" / VERSION).exists()
+
+
+def test_deploy_checks_docker_before_the_venv(tmp_path):
+    venv = tmp_path / "venv"
+    code, output = make(tmp_path, "deploy", f"VENV={venv}", docker=DOCKER_DOWN)
+    assert code != 0
+    assert "check: the Docker engine is not answering (docker info: Cannot connect to the Docker daemon" in output
+    assert "sudo systemctl start docker" in output
+    assert not venv.exists()
+
+
+def test_deploy_checks_python_before_the_venv(tmp_path):
+    venv = tmp_path / "venv"
+    old_python = 'if [ "$1" = -V ]; then echo "Python 3.9.2"; fi\nexit 1\n'
+    code, output = make(tmp_path, "deploy", f"VENV={venv}", python3=old_python)
+    assert code != 0
+    assert ("make deploy needs Python 3.11 or later as python3 (found: Python 3.9.2): install python3.11 and "
+            "python3.11-venv, then run make deploy again") in output
+    assert not venv.exists()
+
+
+@pytest.mark.parametrize("target", ["deploy", "destroy", "preview", "outputs", "smoke"])
+def test_cloud_stack_without_backend_is_refused(tmp_path, venv_ready, target):
+    code, output = make(tmp_path, target, "STACK=staging")
+    assert code != 0
+    assert "stack staging creates cloud resources (host ec2)" in output
+    assert f"PULUMI_BACKEND_URL=s3://<bucket>/torchserve-deploy make {target} STACK=staging" in output
+
+
+def test_unknown_stack(tmp_path):
+    code, output = make(tmp_path, "deploy", "STACK=nope", f"VENV={tmp_path / 'venv'}")
+    assert code != 0 and "no stack 'nope' in stacks/: use STACK=<one of dev, fleet, prod, staging>" in output
+
+
+def test_token_without_a_container(tmp_path, venv_ready):
+    code, output = make(tmp_path, "token", docker=DOCKER_NO_CONTAINER)
+    assert code != 0 and "token: no container torchserve-dev is running: run make deploy first" in output
+
+
+def test_preview_without_pulumi_says_how_to_install(tmp_path, venv_ready):
+    code, output = make(tmp_path, "preview")
+    assert code != 0 and "preview: the Pulumi CLI is not installed: run make pulumi-cli" in output
+
+
+def test_pulumi_cli_offline_fails_cleanly(tmp_path):
+    code, output = make(tmp_path, "pulumi-cli")
+    assert code != 0 and "install_pulumi: could not download http://127.0.0.1:" in output
+
+
+def test_compose_unknown_stack(tmp_path, venv_ready):
+    code, output = make(tmp_path, "compose", "STACK=nope")
+    assert code != 0 and "make compose: stack: 'nope' is not valid" in output
+
+
+def test_pulumi_runs_only_through_the_cli_module():
+    """Every Pulumi operation goes through python -m infra.cli (the Automation API), one line per step."""
+    rules = [line for line in (ROOT / "Makefile").read_text().splitlines() if not line.startswith("#")]
+    assert not [line for line in rules if "pulumi login" in line or "PULUMI_BACKEND_URL" in line]
+    result = subprocess.run(["make", "--no-print-directory", "-n", "-B", "deploy"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    steps = result.stdout.splitlines()
+    assert [line for line in steps if line.startswith("pulumi")] == []
+    assert steps[0].startswith("python3 -c") and steps[1] == "python3 -m infra.cli check --stack dev"
+    assert steps[2] == "python3 -m venv .venv"
+    assert steps[-3:] == [".venv/bin/python tools/install_pulumi.py --if-missing",
+                          ".venv/bin/python -m infra.cli up --stack dev", ".venv/bin/python -m infra.cli smoke --stack dev"]
 
 
 def test_ci_runs_nothing_but_make_test():
