@@ -254,6 +254,7 @@ def _fleet(s: Settings, e: Ec2Plan, image: TorchServeImageArgs) -> FleetPlan:
     sync = ContainerSpec(
         name="model-sync", image=f"{sync_image.repository}:{content_tag(sync_image)}",
         # command: the delivery gives it (`s3://<bucket>/<prefix> <store>`) once the bucket exists.
+        env=(("AWS_REGION", e.region), ("AWS_DEFAULT_REGION", e.region)),  # not left to IMDS from the task
         mounts=(Mount(CONTAINER_MODEL_STORE, MODELS_VOLUME, "volume"),), user=CONTAINER_USER, restart="no",
         cap_drop=("ALL",), security_opts=("no-new-privileges:true",), read_only=True,
         tmpfs=(Tmpfs(CONTAINER_TMP, "rw,noexec,nosuid,nodev,size=64m,mode=1777"),), log=_awslogs(e))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from torchserve_deploy.constants import CONTAINER_KEY_FILE
 from torchserve_deploy.container.compose import ComposeService, render_compose
 from torchserve_deploy.container.spec import ContainerSpec, Mount
 
@@ -95,7 +96,7 @@ def test_rendered_compose_file_trains_archives_and_serves(engine, dev_resources,
             time.sleep(2)
         logs = subprocess.run(base + ["logs", "--tail", "20"], capture_output=True, text=True).stdout
         assert server.attrs["State"]["Health"]["Status"] == "healthy", logs
-        keys = json.loads(server.exec_run(["cat", "/home/model-server/key_file.json"]).output)
+        keys = json.loads(server.exec_run(["cat", CONTAINER_KEY_FILE]).output)
         r = requests.post("http://127.0.0.1:8080/predictions/demo", json=SAMPLE, timeout=30,
                           headers={"Authorization": f"Bearer {keys['inference']['key']}"})
         assert r.status_code == 200, r.text

@@ -76,10 +76,13 @@ def sync_image(engine, plan, production_image):
     client = engine.client
     before = {i.id for i in client.images.list(all=True)}
     image_id, log = build_declared_image(client, inputs)
-    # The classic builder builds every stage before the target: the stages above model-sync (codebuild among
-    # them) leave intermediate images, children of the serving image. They go with the build.
+    # model-sync is the Dockerfile's first stage, so the classic builder builds it alone, with none of the
+    # server's build args (a regression would fail here: no torch version, no torch wheels). Its intermediate
+    # images go with it.
     built = {i.id: i.attrs.get("Parent", "") for i in client.images.list(all=True) if i.id not in before}
-    print(f"model-sync build: {sum(line.startswith('Step ') for line in log)} steps, {len(built)} new images")
+    steps = [line for line in log if line.startswith("Step ")]
+    print(f"model-sync build: {len(steps)} steps, {len(built)} new images")
+    assert not [line for line in steps if " AS " in line and "model-sync" not in line], steps
     yield image_id
     client.images.remove(image_id, force=True)
     while built:  # children first

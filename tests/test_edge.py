@@ -264,7 +264,8 @@ def test_destroy_preconditions_of_every_resource(name):
 
 def test_a_customer_key_encrypts_everything_that_holds_data():
     """kmsKeyId (an alias here) reaches the volumes, the bucket (with a bucket key), the log group, the ECR
-    repository and the inference-key secret; resources that want an ARN get the key's ARN."""
+    repository and the inference-key secret. Everything but the secret gets the key's ARN: the provider stores
+    ARNs, so an alias on a volume or the bucket would show a diff on every refresh."""
     resources = evaluate_program("staging", {"kmsKeyId": "alias/ml"})
     arn = named(resources, "gpu-host-access").inputs["policy"]
     key_arn = [s for s in json.loads(arn)["Statement"] if s["Sid"] == "ModelsDecrypt"][0]["Resource"]
@@ -272,8 +273,9 @@ def test_a_customer_key_encrypts_everything_that_holds_data():
     assert named(resources, "torchserve-repo").inputs["encryptionConfigurations"] == [
         {"encryptionType": "KMS", "kmsKey": key_arn}]
     rule = named(resources, "models-encryption").inputs["rules"][0]
-    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": "alias/ml"}
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key_arn}
     assert rule["bucketKeyEnabled"] is True
-    assert named(resources, "model-store-ebs").inputs["kmsKeyId"] == "alias/ml"
-    assert named(resources, "gpu-host-instance").inputs["rootBlockDevice"]["kmsKeyId"] == "alias/ml"
+    assert named(resources, "model-store-ebs").inputs["kmsKeyId"] == key_arn
+    assert named(resources, "gpu-host-instance").inputs["rootBlockDevice"]["kmsKeyId"] == key_arn
+    assert key_arn.startswith("arn:aws:kms:") and "alias" not in key_arn
     assert named(resources, "inference-key-secret").inputs["kmsKeyId"] == "alias/ml"

@@ -8,6 +8,7 @@ from torchserve_deploy.errors import ValidationError
 from infra.settings import load_settings
 from infra.settings.keys import KEYS
 from tests.mocks import ROOT, evaluate_program
+from tests.mocks import stack_config as committed_config
 
 P = "torchserve-deploy:"
 
@@ -133,3 +134,21 @@ def test_no_string_keyed_settings_lookups_outside_the_loader():
             if pattern.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+@pytest.mark.parametrize("stack", ["..", "a/b", "dev\n", "-dev", "dev_", "x" * 41, "dev name", "dév"])
+def test_a_local_stack_name_that_cannot_name_docker_objects_is_refused(stack):
+    with pytest.raises(ValidationError, match=r"^stack name: .* Allowed: letters, digits, - and _ .*pulumi stack rename"):
+        load_settings({}, stack=stack, root=ROOT)
+
+
+@pytest.mark.parametrize("stack", ["Staging", "staging_eu", "staging.eu", "x" * 19, "prod-", "a--b\n"])
+def test_a_cloud_stack_name_that_cannot_name_aws_resources_is_refused(stack):
+    staging = dict(committed_config("staging"))
+    with pytest.raises(ValidationError, match=r"^stack name: .* Allowed: lowercase letters, digits and -"):
+        load_settings(staging, stack=stack, root=ROOT)
+
+
+def test_the_longest_cloud_stack_name_fits_every_aws_name():
+    s = load_settings(dict(committed_config("staging")), stack="s" * 18, root=ROOT)
+    assert len(f"torchserve-{s.stack}-models-") <= 37  # S3's bucket_prefix limit

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from torchserve_deploy.aws.user_data import HostPlan, render_user_data, systemd_quote
-from torchserve_deploy.container.spec import ContainerSpec
+from torchserve_deploy.container.spec import ContainerSpec, FileUpload
 
 from tests.mocks import committed_stacks, evaluate_program, named, stack_config
 
@@ -78,3 +78,14 @@ def test_same_plan_same_bytes():
     assert "AMI_ROUTE=dlami" in render_user_data(plan)
     ubuntu = HostPlan(**{**plan.__dict__, "ami_route": "ubuntu", "driver_flavor": "proprietary"})
     assert "AMI_ROUTE=ubuntu" in render_user_data(ubuntu) and "DRIVER_FLAVOR=proprietary" in render_user_data(ubuntu)
+
+
+def test_user_data_over_ec2s_limit_is_refused_with_its_size():
+    """EC2 takes 16384 bytes of user data; more fails the launch, so the rendering says so first."""
+    big = FileUpload("/home/model-server/config.properties", "x" * 16384)
+    plan = HostPlan(spec=ContainerSpec(name="c", image="i", files=(big,)), image="i", registry="r",
+                    region="eu-west-1", volume_id="vol-1", model_bucket="b", model_prefix="models/")
+    with pytest.raises(ValueError, match=r"user data is \d+ bytes; EC2 allows 16384"):
+        render_user_data(plan)
+    small = HostPlan(**{**plan.__dict__, "spec": ContainerSpec(name="c", image="i")})
+    assert len(render_user_data(small).encode()) <= 16384

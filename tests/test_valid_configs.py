@@ -299,10 +299,12 @@ def test_existing_vpc_subnets_and_kms_alias():
     created = [r.typ for r in rs if r.typ.startswith(("aws:ec2/vpc", "aws:ec2/subnet", "aws:ec2/natGateway",
                                                      "aws:ec2/internetGateway"))]
     assert created == []  # the VPC's own subnets, routes and egress
-    assert instance["rootBlockDevice"]["kmsKeyId"] == "alias/ml/torchserve_keys"
-    assert named(rs, "model-store-ebs").inputs["kmsKeyId"] == "alias/ml/torchserve_keys"
+    # The alias is resolved to the key's ARN (the mocks' kms:getKey answers one) for every data resource.
+    key_arn = instance["rootBlockDevice"]["kmsKeyId"]
+    assert key_arn.startswith("arn:aws:kms:") and "alias" not in key_arn
+    assert named(rs, "model-store-ebs").inputs["kmsKeyId"] == key_arn
     sse = named(rs, "models-encryption").inputs["rules"][0]["applyServerSideEncryptionByDefault"]
-    assert sse == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": "alias/ml/torchserve_keys"}
+    assert sse == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key_arn}
 
 
 def test_imported_certificate_strict_tls_and_restricted_edge_clients():

@@ -57,8 +57,10 @@ class Ec2Delivery:
         assert e is not None
         kms_arn = _kms_arn(e)
         network = Network("network", e.network)
-        store = EbsModelStore("model-store", replace(e.store, availability_zone=network.host_az))
-        bucket = ModelBucket("models", replace(e.bucket, writer_arns=_deployer_arn().apply(lambda a: [a])))
+        store = EbsModelStore("model-store", replace(e.store, availability_zone=network.host_az,
+                                                    kms_key_id=kms_arn))
+        bucket = ModelBucket("models", replace(e.bucket, kms_key_id=kms_arn,
+                                               writer_arns=_deployer_arn().apply(lambda a: [a])))
         for m in plan.models:
             ModelArchive(f"model-{m.name}", replace(m.archive, upload_uri=bucket.uri),
                          opts=pulumi.ResourceOptions(depends_on=[bucket]))
@@ -83,6 +85,6 @@ class Ec2Delivery:
             target_group_arn=self.edge.target_group_arn if self.edge else None,
             inference_cidrs=e.inference_cidrs, inference_security_group_id=e.inference_security_group_id,
             metrics_cidr=e.metrics_cidr, ssh_cidrs=e.ssh_cidrs, egress_http=e.egress_http,
-            root_volume_gb=e.root_volume_gb, kms_key_id=e.kms_key_id, kms_key_arn=kms_arn,
+            root_volume_gb=e.root_volume_gb, kms_key_arn=kms_arn,
             log_retention_days=e.log_retention_days, tags=e.tags,
         ), opts=pulumi.ResourceOptions(depends_on=[image]))

@@ -45,7 +45,8 @@ class FleetDelivery:
         kms_arn = _kms_arn(e)
         network = Network("network", e.network)
         sync_image = TorchServeImage("model-sync", replace(f.sync_image, push=repo.registry))
-        bucket = ModelBucket("models", replace(e.bucket, writer_arns=_deployer_arn().apply(lambda a: [a])))
+        bucket = ModelBucket("models", replace(e.bucket, kms_key_id=kms_arn,
+                                               writer_arns=_deployer_arn().apply(lambda a: [a])))
         archives = [ModelArchive(f"model-{m.name}", replace(m.archive, upload_uri=bucket.uri),
                                  opts=pulumi.ResourceOptions(depends_on=[bucket])) for m in plan.models]
         self.keys = InferenceKeys("inference-key", e.keys) if e.keys is not None else None

@@ -2,6 +2,7 @@
 URLs and secrets, host paths, and the ec2 host's instance, AMI route, driver and exposure."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,25 @@ from infra.settings.paths import confined, host_roots
 from infra.settings.types import ModelSettings, Settings
 
 P = PROJECT + ":"
+# The stack name reaches resource names: Docker's (local) and AWS's, where S3 bucket prefixes, ALB and target
+# group names and ECR repositories want short lowercase names (the bucket prefix `torchserve-<stack>-models-`
+# must fit 37 characters).
+LOCAL_STACK = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38}[A-Za-z0-9])?")
+CLOUD_STACK = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,16}[a-z0-9])?")
+
+
+def stack_name(stack: str, host: str) -> str:
+    if host == "local":
+        allowed = "letters, digits, - and _ (at most 40, starting and ending with a letter or digit)"
+        pattern = LOCAL_STACK
+    else:
+        allowed = ("lowercase letters, digits and - (at most 18, starting and ending with a letter or digit) for a "
+                   "cloud stack: AWS bucket, load balancer and repository names are built from it")
+        pattern = CLOUD_STACK
+    if not pattern.fullmatch(stack):
+        raise ValidationError("stack name", stack, allowed,
+                              "pulumi stack rename <name> (and rename stacks/Pulumi.<name>.yaml), e.g. staging-eu")
+    return stack
 
 
 def _urls(image: ImageSection, secrets: frozenset[str]) -> None:
@@ -162,6 +182,7 @@ def relate(*, stack: str, root: Path, host: Literal["local", "ec2", "fleet"], co
            secrets: frozenset[str], image: ImageSection, server: ServerSection, defaults: ModelDefaults,
            store: StoreSection, ec2: Ec2Section, fleet: FleetSection) -> Settings:
     """Settings without models: every check that does not need the model directories."""
+    stack_name(stack, host)
     variant = resolve_variant(accelerator=image.accelerator, cuda_version=image.cuda_version or None,
                               torch_version=image.torch_version or None, platform=image.platform, key_prefix=P)
     _urls(image, secrets)

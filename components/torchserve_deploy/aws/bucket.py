@@ -23,7 +23,8 @@ class ModelBucketArgs:
     name_prefix: str
     prefix: str = "models/"
     protect: bool = False
-    kms_key_id: str | None = None
+    kms_key_id: pulumi.Input[str] | None = None
+    """The key's ARN, or None for AES256."""
     writer_arns: pulumi.Input[list[str]] | None = None
     """Principals that may write objects (the deployer); None leaves writes to IAM alone."""
     tags: tuple[tuple[str, str], ...] = ()
@@ -59,12 +60,12 @@ class ModelBucket(pulumi.ComponentResource):
                                        restrict_public_buckets=True, opts=child)
         aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=self.bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
             object_ownership="BucketOwnerEnforced"), opts=child)
-        algorithm = "aws:kms" if args.kms_key_id else "AES256"
+        algorithm = "aws:kms" if args.kms_key_id is not None else "AES256"
         aws.s3.BucketServerSideEncryptionConfiguration(f"{name}-encryption", bucket=self.bucket.id, rules=[
             aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                 apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                     sse_algorithm=algorithm, kms_master_key_id=args.kms_key_id),
-                bucket_key_enabled=bool(args.kms_key_id))], opts=child)
+                bucket_key_enabled=args.kms_key_id is not None)], opts=child)
         policy = pulumi.Output.all(self.bucket.arn, args.writer_arns).apply(lambda a: bucket_policy(a[0], a[1]))
         aws.s3.BucketPolicy(f"{name}-policy", bucket=self.bucket.id, policy=policy, opts=child)
         aws.s3.BucketVersioning(f"{name}-versioning", bucket=self.bucket.id,

@@ -27,7 +27,8 @@ class EbsModelStoreArgs:
     size_gb: int = 50
     iops: int = 3000
     throughput_mbs: int = 125
-    kms_key_id: str | None = None
+    kms_key_id: pulumi.Input[str] | None = None
+    """The key's ARN (the provider compares ARNs: an alias here would diff on every refresh)."""
     protect: bool = False
     tags: tuple[tuple[str, str], ...] = ()
 

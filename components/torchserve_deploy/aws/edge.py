@@ -112,10 +112,12 @@ class Edge(pulumi.ComponentResource):
             f"{name}-http", load_balancer_arn=self.load_balancer.arn, port=80, protocol="HTTP", tags=tags,
             default_actions=[aws.lb.ListenerDefaultActionArgs(type="redirect", redirect=aws.lb.ListenerDefaultActionRedirectArgs(
                 protocol="HTTPS", port="443", status_code="HTTP_301"))], opts=child)
-        if args.keys is not None:
-            self._key_rules(name, args.keys, tags)
+        rules = self._key_rules(name, args.keys, tags) if args.keys is not None else []
         self.security_group_id = group.id
-        self.target_group_arn = self.target_group.arn
+        # Known only once the listener and its rules exist: an ECS service attached to the target group before
+        # the group is behind a listener fails to create ("target group does not have an associated load balancer").
+        self.target_group_arn = pulumi.Output.all(self.target_group.arn, self.https.arn, *[r.arn for r in rules]).apply(
+            lambda a: str(a[0]))
         self.dns_name = self.load_balancer.dns_name
         host: pulumi.Input[str] = args.domain_name or self.load_balancer.dns_name
         self.url = pulumi.Output.concat("https://", host)
@@ -145,7 +147,7 @@ class Edge(pulumi.ComponentResource):
             return args.certificate_arn
         child = pulumi.ResourceOptions(parent=self)
         cert = aws.acm.Certificate(f"{name}-cert", domain_name=args.domain_name, validation_method="DNS", tags=tags,
-                                   opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True))
+                                   opts=child)
         option = cert.domain_validation_options[0]
         record = aws.route53.Record(f"{name}-cert-validation", zone_id=args.zone_id, name=option.resource_record_name,
                                     type=option.resource_record_type, records=[option.resource_record_value], ttl=60,
@@ -158,14 +160,16 @@ class Edge(pulumi.ComponentResource):
                                                                 evaluate_target_health=True)])
         return validation.certificate_arn
 
-    def _key_rules(self, name: str, keys: pulumi.Input[list[str]], tags: dict[str, str]) -> None:
+    def _key_rules(self, name: str, keys: pulumi.Input[list[str]], tags: dict[str, str]) -> list[aws.lb.ListenerRule]:
         """One rule per accepted key: the header must be exactly `Bearer <key>` (keys are alphanumeric)."""
         accepted: pulumi.Output[list[str]] = pulumi.Output.secret(keys)
+        rules = []
         for i in range(2):  # the current key and, during a rotation's grace, the previous one
             header = accepted.apply(_bearer(i))
-            aws.lb.ListenerRule(
+            rules.append(aws.lb.ListenerRule(
                 f"{name}-key-{i}", listener_arn=self.https.arn, priority=10 + i, tags=tags,
                 conditions=[aws.lb.ListenerRuleConditionArgs(http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
                     http_header_name="Authorization", values=header))],
                 actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
-                opts=pulumi.ResourceOptions(parent=self))
+                opts=pulumi.ResourceOptions(parent=self)))
+        return rules

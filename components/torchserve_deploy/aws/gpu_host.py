@@ -61,9 +61,8 @@ class GpuHostArgs:
     egress_http: bool = False
     """Allow plain HTTP out (the ubuntu route's apt mirrors); HTTPS and DNS are always allowed."""
     root_volume_gb: int = 100
-    kms_key_id: str | None = None
     kms_key_arn: pulumi.Input[str] | None = None
-    """The key's ARN (IAM and CloudWatch Logs need it; kms_key_id may be an alias)."""
+    """The key's ARN (IAM, CloudWatch Logs and the root volume need the ARN, not an alias)."""
     log_retention_days: int = 30
     tags: tuple[tuple[str, str], ...] = ()
 
@@ -122,7 +121,7 @@ class GpuHost(pulumi.ComponentResource):
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                volume_size=args.root_volume_gb, volume_type="gp3", encrypted=True, kms_key_id=args.kms_key_id,
+                volume_size=args.root_volume_gb, volume_type="gp3", encrypted=True, kms_key_id=args.kms_key_arn,
                 delete_on_termination=True),
             user_data=args.user_data,
             user_data_replace_on_change=True,

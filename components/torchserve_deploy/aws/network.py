@@ -91,7 +91,11 @@ class Network(pulumi.ComponentResource):
     def _create(self, name: str, args: NetworkArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        # Only zones every account has (no Local Zones or Wavelength Zones, which lack most instance types).
+        zones = aws.get_availability_zones_output(
+            state="available", filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status",
+                                                                           values=["opt-in-not-required"])],
+            opts=pulumi.InvokeOutputOptions(parent=self))
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True,
                           tags={**tags, "Name": name}, opts=child)
         cidrs = args.subnets()
@@ -110,8 +114,11 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)], opts=child)
         private_routes = []
         if args.egress == "nat":
-            eip = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", tags=tags, opts=child)
-            nat = aws.ec2.NatGateway(f"{name}-nat", allocation_id=eip.id, subnet_id=public[0].id, tags=tags, opts=child)
+            # AWS: a NAT gateway's address needs the VPC's internet gateway first (and goes before it on destroy).
+            after_igw = pulumi.ResourceOptions(parent=self, depends_on=[igw])
+            eip = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", tags=tags, opts=after_igw)
+            nat = aws.ec2.NatGateway(f"{name}-nat", allocation_id=eip.id, subnet_id=public[0].id, tags=tags,
+                                     opts=after_igw)
             private_routes = [aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)]
         private_rt = aws.ec2.RouteTable(f"{name}-private-rt", vpc_id=vpc.id, tags=tags, routes=private_routes,
                                         opts=child)

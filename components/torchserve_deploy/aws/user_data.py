@@ -110,6 +110,9 @@ def host_env(plan: HostPlan) -> str:
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
 
 
+USER_DATA_LIMIT = 16384  # EC2's limit on raw user data
+
+
 def render_user_data(plan: HostPlan) -> str:
     """#cloud-config text. Same plan → same bytes."""
     spec, files = files_as_mounts(plan.spec, f"{CONFIG_DIR}/files")
@@ -129,4 +132,10 @@ def render_user_data(plan: HostPlan) -> str:
             ["systemctl", "start", "--no-block", "torchserve.service"],
         ],
     }
-    return "#cloud-config\n" + yaml.safe_dump(config, sort_keys=False, width=120)
+    text = "#cloud-config\n" + yaml.safe_dump(config, sort_keys=False, width=120)
+    if len(text.encode()) > USER_DATA_LIMIT:
+        # EC2 refuses the launch; say so at preview, with the size.
+        raise ValueError(f"the host's user data is {len(text.encode())} bytes; EC2 allows {USER_DATA_LIMIT} (before "
+                         "base64). Fix: ship fewer or smaller config files with the server (configProperties), or "
+                         "move them into the image")
+    return text

@@ -12,7 +12,7 @@ case "${1:-}" in
         ;;
     models)
         mountpoint -q "$MODEL_STORE_DIR" || { echo "torchserve-fetch: $MODEL_STORE_DIR is not mounted" >&2; exit 1; }
-        aws s3 sync --only-show-errors "s3://$MODEL_BUCKET/$MODEL_PREFIX" "$MODEL_STORE_DIR"
+        aws s3 sync --only-show-errors --region "$REGION" "s3://$MODEL_BUCKET/$MODEL_PREFIX" "$MODEL_STORE_DIR"
         ;;
     *)
         echo "usage: torchserve-fetch image|models" >&2
