@@ -179,15 +179,21 @@ def evaluate_program(stack: str, overrides: dict[str, Any] | None = None,
     """Run infra/__main__.py for a committed stack from inside infra/, as the engine would.
     Pass `mocks` to see what was registered even when the program fails."""
     config, secrets = offline_config(stack, overrides)
+    return run_program(stack, config, secret_keys=secrets, mocks=mocks).resources
 
-    def program():
-        cwd = os.getcwd()
-        os.chdir(INFRA)
-        try:
-            runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
-        finally:
-            os.chdir(cwd)
 
-    return run_under_mocks(program, stack=stack, config=config, mocks=mocks, secret_keys=secrets).resources
+def _program() -> None:
+    cwd = os.getcwd()
+    os.chdir(INFRA)
+    try:
+        runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
+    finally:
+        os.chdir(cwd)
+
+
+def run_program(stack: str, config: dict[str, Any], *, secret_keys: frozenset[str] = frozenset(),
+                mocks: RecordingMocks | None = None) -> RecordingMocks:
+    """infra/__main__.py under mocks with exactly `config` (full keys), from inside infra/ as the engine runs it."""
+    return run_under_mocks(_program, stack=stack, config=config, mocks=mocks, secret_keys=secret_keys)
 
 

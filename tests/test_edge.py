@@ -6,6 +6,7 @@ import json
 
 import pytest
 import yaml
+from torchserve_deploy.errors import ValidationError
 
 from infra.offline import stack_settings
 from infra.plan import make_plan
@@ -279,3 +280,17 @@ def test_a_customer_key_encrypts_everything_that_holds_data():
     assert named(resources, "gpu-host-instance").inputs["rootBlockDevice"]["kmsKeyId"] == key_arn
     assert key_arn.startswith("arn:aws:kms:") and "alias" not in key_arn
     assert named(resources, "inference-key-secret").inputs["kmsKeyId"] == "alias/ml"
+
+
+@pytest.mark.parametrize("policy", ["ELBSecurityPolicy-TLS13-1-0-2021-06", "ELBSecurityPolicy-TLS13-1-1-2021-06",
+                                    "ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-TLS13-1-2-2021-06\n"])
+def test_the_component_refuses_a_policy_that_accepts_tls_below_1_2(policy):
+    """The component's own check (settings offer only safe policies; a direct caller of EdgeArgs gets the same
+    guarantee): TLS13-1-0/1-1 accept TLS 1.0/1.1 despite the TLS13 in their names."""
+    from torchserve_deploy.aws.edge import EdgeArgs
+
+    where = {"vpc_id": "vpc-1", "vpc_cidr": "10.0.0.0/16", "public_subnet_ids": ["subnet-1"],
+             "domain_name": "x.example.com", "zone_id": "Z0123456789ABCDEFGHIJ"}
+    with pytest.raises(ValidationError, match="tls_policy"):
+        EdgeArgs(**where, tls_policy=policy)
+    EdgeArgs(**where, tls_policy="ELBSecurityPolicy-TLS13-1-3-2021-06")

@@ -74,6 +74,26 @@ def test_the_ecs_gpu_ami_comes_from_its_public_parameter():
     assert asked == ["/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"]
 
 
+@pytest.mark.parametrize("ami,ignored", [("", ["imageId"]), ("ami-0123456789abcdef0", [])])
+def test_an_unpinned_ami_never_shows_a_diff_a_pinned_one_rolls(monkeypatch, ami, ignored):
+    """Like the EC2 host: the SSM parameter moves whenever AWS publishes an AMI; that must not change every
+    preview. A pinned amiId is the deliberate way to roll the fleet's AMI."""
+    import pulumi_aws
+
+    seen = []
+    real = pulumi_aws.ec2.LaunchTemplate
+
+    def recording(name, *args, **kwargs):
+        seen.append((kwargs.get("image_id"), list(kwargs["opts"].ignore_changes or [])))
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi_aws.ec2, "LaunchTemplate", recording)
+    rs = evaluate_program("fleet", {"amiId": ami} if ami else None)
+    assert [ignore for _, ignore in seen] == [ignored]
+    if ami:
+        assert named(rs, "fleet-template").inputs["imageId"] == ami
+
+
 def register_request(task):
     i = task.inputs
     return {"family": i["family"], "containerDefinitions": json.loads(i["containerDefinitions"]),

@@ -3,9 +3,7 @@ resource is registered, as pulumi.RunError (Pulumi prints it without a traceback
 key, what is allowed and the fix. An entry that is accepted, or fails any other way, is a failure."""
 from __future__ import annotations
 
-import os
 import re
-import runpy
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,27 +12,12 @@ import pulumi
 import pytest
 import yaml
 
-from infra.offline import offline_config
-from tests.mocks import INFRA, PROJECT, RecordingMocks, run_under_mocks
+from infra.offline import offline_config, run_program
+from tests.mocks import PROJECT, RecordingMocks
 
 CORPUS: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "corpus/invalid-configs.yaml").read_text())
 CLASSES = ("names", "paths", "build", "network", "aws", "numbers", "ignored", "tracebacks")
 MIN_CASES, MIN_PER_CLASS = 150, 8
-
-
-def run_program(stack: str, config: dict[str, Any], *, secret_keys: frozenset[str] = frozenset(),
-                mocks: RecordingMocks | None = None) -> RecordingMocks:
-    """infra/__main__.py under mocks with exactly `config` (full keys), run from infra/ as
-    tests.mocks.evaluate_program runs it."""
-    def program() -> None:
-        cwd = os.getcwd()
-        os.chdir(INFRA)
-        try:
-            runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
-        finally:
-            os.chdir(cwd)
-
-    return run_under_mocks(program, stack=stack, config=config, mocks=mocks, secret_keys=secret_keys)
 
 
 def entry_config(entry: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:

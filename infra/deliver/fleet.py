@@ -57,7 +57,8 @@ class FleetDelivery:
             lambda a: container_definitions(plan, a[0], a[1], a[2], bucket.prefix))
         ami = e.ami_id or aws.ssm.get_parameter_output(name=ECS_GPU_SSM).value
         self.fleet = TorchServeFleet("fleet", FleetArgs(
-            cluster_name=f.cluster_name, instance_type=e.instance_type, ami_id=ami, vpc_id=network.vpc_id,
+            cluster_name=f.cluster_name, instance_type=e.instance_type, ami_id=ami, pin_ami=bool(e.ami_id),
+            vpc_id=network.vpc_id,
             vpc_cidr=network.vpc_cidr, private_subnet_ids=network.private_subnet_ids,
             edge_security_group_id=self.edge.security_group_id, target_group_arn=self.edge.target_group_arn,
             load_balancer_arn_suffix=self.edge.load_balancer_arn_suffix,

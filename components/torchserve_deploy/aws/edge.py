@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -61,8 +62,10 @@ class EdgeArgs:
             raise ValidationError(a + "domain_name", None, "the DNS name to certify in zone_id", "pass domain_name")
         if self.domain_name is not None:
             v.hostname(a + "domain_name", self.domain_name)
-        if not self.tls_policy.startswith("ELBSecurityPolicy-TLS13-1-"):
-            raise ValidationError(a + "tls_policy", self.tls_policy, "a TLS 1.2+ policy (ELBSecurityPolicy-TLS13-1-…)",
+        # TLS13-1-0 and TLS13-1-1 still accept TLS 1.0/1.1: only 1-2 and 1-3 (and their variants) qualify.
+        if not re.fullmatch(r"ELBSecurityPolicy-TLS13-1-[23]-[A-Za-z0-9-]+", self.tls_policy):
+            raise ValidationError(a + "tls_policy", self.tls_policy, "a TLS 1.2+ policy (ELBSecurityPolicy-TLS13-1-2-… "
+                                  "or ELBSecurityPolicy-TLS13-1-3-…)",
                                   f"use {TLS_POLICY}")
         for cidr in self.allowed_cidrs:
             v.cidr(a + "allowed_cidrs", cidr)

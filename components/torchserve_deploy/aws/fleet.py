@@ -48,6 +48,9 @@ class FleetArgs:
     cluster_name: str
     instance_type: str
     ami_id: pulumi.Input[str]
+    pin_ami: bool
+    """True: `ami_id` is a pinned ID. False: it came from the moving SSM parameter, so later moves are ignored
+    (no launch-template diff in every preview after AWS publishes an AMI); pin amiId to roll a new one."""
     vpc_id: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
     private_subnet_ids: pulumi.Input[list[str]]
@@ -164,7 +167,7 @@ class TorchServeFleet(pulumi.ComponentResource):
                     volume_size=args.root_volume_gb, volume_type="gp3", encrypted="true", delete_on_termination="true",
                     kms_key_id=args.kms_key_arn))],
             user_data=self.cluster.name.apply(lambda c: base64.b64encode(ecs_user_data(c).encode()).decode()),
-            opts=child)
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=[] if args.pin_ami else ["imageId"]))
 
     def _task_definition(self, name: str, args: FleetArgs, tags: dict[str, str]) -> aws.ecs.TaskDefinition:
         child = pulumi.ResourceOptions(parent=self)
