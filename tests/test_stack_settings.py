@@ -150,5 +150,8 @@ def test_a_cloud_stack_name_that_cannot_name_aws_resources_is_refused(stack):
 
 
 def test_the_longest_cloud_stack_name_fits_every_aws_name():
-    s = load_settings(dict(committed_config("staging")), stack="s" * 18, root=ROOT)
-    assert len(f"torchserve-{s.stack}-models-") <= 37  # S3's bucket_prefix limit
+    from infra.plan import make_plan
+
+    plan = make_plan(load_settings(dict(committed_config("staging")), stack="s" * 18, root=ROOT))
+    assert plan.ec2 is not None
+    assert len(plan.ec2.bucket.name_prefix) <= 37  # S3's bucket_prefix limit, on the name the plan builds
