@@ -161,6 +161,16 @@ def test_unit_suite_needs_no_system_packages():
     assert "prereqs" not in result.stdout
 
 
+def test_the_test_venv_takes_the_cpu_torch_build():
+    # PyPI's torch is the multi-GB CUDA build; PyTorch's CPU index offers <version>+cpu, which pip ranks higher.
+    lines = [line.strip() for line in (ROOT / "requirements-test.txt").read_text().splitlines()]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
+    torch_pins = [line for line in lines if line.startswith("torch==")]
+    assert len(torch_pins) == 1 and "+" not in torch_pins[0], torch_pins  # ==X.Y.Z matches X.Y.Z+cpu
+    import torch
+    assert torch.version.cuda is None, f"the test venv holds a CUDA torch build ({torch.__version__})"
+
+
 def fake_tools(tmp_path, names, python3_has_venv=True):
     """A directory holding stand-ins (exit 0) for exactly these tools; python3's exits 1 without venv."""
     directory = tmp_path / "bin"
