@@ -4,6 +4,7 @@ import pytest
 
 from tests.engine import build_declared_image
 from tests.mocks import evaluate_program, named
+from tests.test_java_modules import JAVA_MODULES
 
 pytestmark = pytest.mark.docker
 
@@ -20,11 +21,18 @@ def test_production_rebuild_with_unchanged_inputs_reuses_every_layer(engine, pro
 def test_production_image_runs_as_non_root_without_jdk(engine, production_image):
     client = engine.client
     out = client.containers.run(production_image["id"], entrypoint=["sh", "-c"],
-                                command=["id -u; command -v javac gcc cc || true; java -version 2>&1 | head -1"],
+                                command=["id -u; command -v javac gcc cc pip || true; command -v java; "
+                                         "java -Xshare:on -version 2>&1 | tail -1; dpkg-query -W 'openjdk*' 2>&1 | head -1; "
+                                         "java --list-modules | cut -d@ -f1"],
                                 network_mode="none", remove=True).decode()
     lines = out.split("\n")
     assert lines[0] == "1000"
-    assert "javac" not in out and "/gcc" not in out and "openjdk" in out.lower()
+    assert "javac" not in out and "/gcc" not in out and "/pip" not in out
+    assert lines[1] == "/opt/java/bin/java", out  # the jlink'd runtime, with its CDS archive in use ("sharing")
+    assert "sharing" in lines[2], out
+    assert "no packages found" in lines[3], out  # no Debian JRE package
+    modules = {line for line in lines[4:] if line}
+    assert JAVA_MODULES <= modules and len(modules) < 30, modules  # the listed ones and their requirements only
 
 
 def test_codebuild_image_passes_its_smoke_test(engine, production_image):

@@ -102,10 +102,12 @@ def test_production_final_stage_has_no_jdk_or_compilers():
     _, table = stages(DOCKERFILE)
     text = DOCKERFILE.read_text()
     runtime = text[text.index("AS runtime"):text.index("AS production")]
-    assert "jre-headless" in runtime
-    for forbidden in ("-jdk", "build-essential", "gcc", "g++"):
+    # Java comes as the jlink'd runtime; no Debian JRE or JDK package is installed in the runtime.
+    assert "COPY --from=java-runtime /opt/java /opt/java" in runtime
+    for forbidden in ("openjdk", "-jdk", "build-essential", "gcc", "g++"):
         assert forbidden not in runtime, forbidden
     assert table["production"]["from"] == "runtime" and table["production"]["copies"] == {"builder"}
+    assert table["runtime"]["copies"] == {"java-runtime"}
 
 
 def test_cuda_stack_with_gpus_renders_device_list():

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The system prerequisites of `make test` (Debian 12, Ubuntu 22.04/24.04): the Docker engine, debootstrap,
-# Java 17, docker-compose, cloud-init, wrk, the loop-device tools of the mount-script test, python3-venv.
+# Java 17 (and its jdeps), docker-compose, cloud-init, wrk, the loop-device tools of the mount-script test, python3-venv.
 #   all present:                      silent, exit 0
 #   missing, root, apt-get:           apt-get update once, then install exactly the missing packages
 #   missing, not root, apt-get:       print the one install command, exit 1 (before any other work)
@@ -32,6 +32,8 @@ scan() {
     check docker docker.io
     check debootstrap debootstrap
     check java openjdk-17-jre-headless
+    # jdeps checks the image's jlink'd Java module list against TorchServe's frontend (tests/test_java_modules.py).
+    check jdeps openjdk-17-jdk-headless
     check docker-compose docker-compose
     check cloud-init cloud-init
     check wrk wrk
