@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # when you set it, else the project-local .pulumi-state/ for local stacks only; it never runs `pulumi login`.
 
 .PHONY: deploy destroy test test-unit test-torchserve test-docker prereqs venv bench compose token snapshot preview \
-	check pulumi-cli smoke outputs
+	check pulumi-cli smoke outputs tune
 
 $(VENV)/.deploy-deps: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -64,8 +64,13 @@ test-torchserve: prereqs $(VENV)/.test-deps
 test-docker: prereqs $(VENV)/.test-deps
 	$(PY) -m pytest -m docker
 
-bench: $(VENV)/.test-deps
-	$(PY) -m bench
+bench: prereqs $(VENV)/.test-deps
+	$(PY) -m bench $(BENCH_ARGS)
+
+# make tune STACK=dev [TUNE_ARGS="--budget-s 300 --write"]: sweep each model's workers and batching on this
+# machine's Docker engine within a budget; the recommendation goes to .build/tune/, with --write into the stack.
+tune: prereqs $(VENV)/.test-deps
+	$(PY) -m bench.tune --stack $(STACK) $(TUNE_ARGS)
 
 # Write .build/$(STACK)/docker-compose.yml from the stack's container specs (no Pulumi CLI needed).
 compose: $(VENV)/.deploy-deps

@@ -1,6 +1,20 @@
-"""`make bench`: run every benchmark part and write bench/results.json and docs/benchmarks.md."""
-from bench import images, redeploy, serving
-from bench.results import write
+"""`make bench`: run every benchmark part and write bench/results.json and docs/benchmarks.md (with plots).
+
+usage: python -m bench [--gpu]
+  --gpu  the same rows on a GPU host, with the CUDA image and GPU utilisation (fails cleanly without a GPU)
+Refuses to start while another process keeps the CPU busy (BENCH_MAX_BUSY, default 25 % of all cores).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+
+from bench import images, machine, plots, redeploy, serving
+from bench.configs import p99_bound_ms
+from bench.results import REPORT, write
+from bench.tune_search import Result, Trial
 
 NOTES = """
 ## What the generated configuration changes, and why
@@ -10,6 +24,8 @@ cores and batch 1, metrics in `log` mode) with token auth off, as upstream's ent
 Generated = what `render_config_properties` writes for the dev stack. The rows "generated but …" revert one
 choice to its stock value; their ratio against the generated config is that choice's measured effect.
 
+- **Repeats.** Each serving row is the median of interleaved runs (stock, generated, stock, generated, …);
+  one run is not a result (two single runs of the same rows differed by 4× here).
 - **One worker per model** (`workersPerModel: 1`; stock: one per core). Measured here, reverting to two
   workers on the 2-core machine served 15 % more for the tiny demo model, with a lower p99: so on CPU hosts
   with one small model, `workersPerModel: 2` is worth setting. The default stays 1 because it is the safe
@@ -27,12 +43,54 @@ choice to its stock value; their ratio against the generated config is that choi
 """
 
 
-def main() -> None:
-    measurements = images.run() + redeploy.run() + serving.run()
-    write(measurements, "make bench", NOTES)
+
+
+def require_gpu() -> str:
+    """The GPUs nvidia-smi lists, or SystemExit with what is missing."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        raise SystemExit("make bench --gpu needs an NVIDIA GPU host: nvidia-smi is not installed here (install the "
+                         "NVIDIA driver and the NVIDIA Container Toolkit, see shared/reference/ec2-gpu.md), or run "
+                         "make bench without --gpu")
+    listed = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=60)
+    if listed.returncode != 0 or "GPU" not in listed.stdout:
+        raise SystemExit(f"make bench --gpu: nvidia-smi finds no GPU ({(listed.stderr or listed.stdout).strip()[:200]})")
+    return listed.stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--gpu", action="store_true", help="run on a GPU host with the CUDA image")
+    args = parser.parse_args(argv)
+    try:
+        if args.gpu:
+            print(require_gpu())
+            serving.use_gpu()
+        state = machine.require_idle()
+    except machine.Busy as busy:
+        print(busy, file=sys.stderr)
+        return 3
+    except SystemExit as missing:
+        print(missing, file=sys.stderr)
+        return 2
+    print(f"bench: {state['cores']} cores, load {state['loadavg']}, busy {state['busy_share']:.0%}", flush=True)
+    image_rows, layers = images.run()
+    serving_rows, raw = serving.run()
+    folder = REPORT.parent / "bench"
+    pictures = plots.serving({m: runs for m, runs in raw.items() if m not in ("demo-overhead", "tuning")}, folder)
+    for name, tuning in raw["tuning"].items():
+        results = [Result(Trial(**{k: t[k] for k in ("workers", "batch_size", "max_batch_delay_ms")}), t["rps"],
+                          t["p50_ms"], t["p99_ms"]) for t in tuning["trials"]]
+        winner = next(r for r in results if vars(r.trial) == tuning["recommended"])
+        pictures.append(plots.sweep(name, results, winner, p99_bound_ms(), folder / f"tune-{name}.png"))
+    pictures.append(plots.startup(serving.startup_phases(raw), REPORT.parent / "bench"))
+    measurements = image_rows + redeploy.run() + serving_rows
+    write(measurements, "make bench" + (" --gpu" if args.gpu else ""), layers + NOTES, state, pictures)
     for m in measurements:
-        print(f"{m.name}: {m.value} {m.unit} (baseline {m.baseline} {m.unit}, ratio {m.ratio})")
+        print(f"{m.name}: {m.value} {m.unit} (baseline {m.baseline} {m.unit}, ratio {m.ratio}, spread {m.ratio_spread}, "
+              f"target {m.target or '-'}, met {m.met})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

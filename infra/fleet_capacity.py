@@ -25,7 +25,8 @@ class Capacity:
 
 
 def derived_target(root: Path) -> Capacity:
-    rows = json.loads((root / "bench" / "results.json").read_text())
+    data = json.loads((root / "bench" / "results.json").read_text())
+    rows = data["rows"] if isinstance(data, dict) else data  # {"machine", "rows"}; older files: the rows alone
     found = [r for r in rows if r.get("name") == BENCH_ROW]
     if not found:
         raise ValueError(f"bench/results.json has no row {BENCH_ROW!r}: run make bench")

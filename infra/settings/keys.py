@@ -130,6 +130,9 @@ class ModelDefaults(Section):
                                                                  "an integer from 0 to 60000", "5")] = 5
     response_timeout_s: Annotated[int, Field(ge=1, le=86400), K("Default seconds a worker may take for one batch.",
                                                                  "an integer from 1 to 86400", "120")] = 120
+    p99_target_ms: Annotated[int, Field(ge=1, le=600000), K(
+        "The p99 latency bound make tune keeps to when it picks each model's workers and batching, in ms.",
+        "an integer from 1 to 600000", "100", hosts=(LOCAL,))] = 100
     train: Annotated[bool, K("Default for models that declare a trainer: train them and serve the checkpoint.",
                              "true or false", "false", hosts=(LOCAL,))] = False
 

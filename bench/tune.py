@@ -1,0 +1,140 @@
+"""`make tune STACK=<stack>`: a serving tuner for TorchServe (the analogue of Triton's Model Analyzer).
+
+usage: python -m bench.tune --stack dev [--budget-s 600] [--write]
+
+Against the stack's own image and container spec on this machine's Docker engine, within the time budget
+(split evenly between the stack's models), it sweeps workers × batch size × max batch delay for each model
+(bench/tune_search.py: a coordinate search from the stack's current values), each trial a fresh container
+under wrk -c16 with the model's manifest sample as the request. It picks the highest throughput whose p99
+stays within the stack's `p99TargetMs`, writes the recommendation to .build/tune/<stack>.yaml and the
+sweep to .build/tune/<stack>-<model>.png, and with --write sets models.<name>.{workers, batchSize,
+maxBatchDelayMs} in stacks/Pulumi.<stack>.yaml (a reviewable diff; `pulumi up` applies it).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from torchserve_deploy.constants import PROJECT
+from torchserve_deploy.serve.config_properties import ModelServing, render_config_properties
+
+from bench import machine, plots
+from bench.serving import archive_source, serve_and_load
+from bench.tune_search import Result, Trial, axes, search
+from infra.offline import ROOT, committed_stacks, stack_settings
+from infra.settings.keys import MODELS_KEY
+from infra.smoke import samples
+from tests.engine import Engine, build_declared_image, ensure_base_image
+from tests.mocks import evaluate_program, named
+
+OUT = ROOT / ".build/tune"
+TRIAL_SECONDS = 8
+
+
+class Refused(Exception):
+    pass
+
+
+def plan(stack: str) -> tuple:
+    """The stack's settings, container inputs and model samples, or Refused with what to do."""
+    if stack not in committed_stacks():
+        raise Refused(f"make tune: no stack {stack!r}: STACK is one of {', '.join(committed_stacks())} "
+                      "(stacks/Pulumi.<stack>.yaml)")
+    settings = stack_settings(stack)  # validates the stack first
+    resources = evaluate_program(stack)
+    containers = [r for r in resources if r.typ == "docker:index/container:Container"]
+    if not containers:
+        raise Refused(f"make tune: stack {stack} declares no container on this machine's Docker engine (host "
+                      f"{settings.host}); tune a local stack that serves the same models on the same kind of "
+                      "machine, then copy its models.<name> settings into this stack")
+    found = samples(stack, [m.name for m in settings.models], settings.roots)
+    missing = [f"{name} ({where})" for name, (where, sample) in found.items() if sample is None]
+    if missing:
+        raise Refused(f"make tune: no sample request for {', '.join(missing)}: add `sample:` to the manifest")
+    return settings, resources, containers[0].inputs, {n: s for n, (_, s) in found.items()}
+
+
+def trial_config(model, trial: Trial) -> str:
+    return render_config_properties((ModelServing(model.name, min_workers=trial.workers, max_workers=trial.workers,
+                                                  batch_size=trial.batch_size,
+                                                  max_batch_delay_ms=trial.max_batch_delay_ms,
+                                                  response_timeout_s=model.response_timeout_s),))
+
+
+def tune_model(client, inputs, image_id, store, model, body, p99_ms: float, budget_s: float, cores: int):
+    def measure(trial: Trial) -> Result:
+        r = serve_and_load(client, inputs, image_id, store, model.name, trial_config(model, trial), body,
+                           seconds=TRIAL_SECONDS)
+        print(f"tune {model.name}: {trial} -> {r['rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms", flush=True)
+        return Result(trial, r["rps"], r["p50_ms"], r["p99_ms"])
+
+    start = Trial(model.workers, model.batch_size, model.max_batch_delay_ms)
+    return start, search(measure, start, axes(cores), p99_ms, budget_s)
+
+
+def write_stack(stack: str, choices: dict[str, Trial]) -> Path:
+    """Set each model's workers and batching in the committed stack file (comments above `config:` kept)."""
+    path = ROOT / f"stacks/Pulumi.{stack}.yaml"
+    text = path.read_text()
+    data = yaml.safe_load(text)
+    models = data["config"].setdefault(f"{PROJECT}:{MODELS_KEY}", {})
+    for name, t in choices.items():
+        models.setdefault(name, {}).update(workers=t.workers, batchSize=t.batch_size,
+                                           maxBatchDelayMs=t.max_batch_delay_ms)
+    head = text[: text.index("config:")] if text.startswith("#") and "config:" in text else ""
+    path.write_text(head + yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make tune", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--budget-s", type=float, default=600.0, help="the whole sweep's time budget (default 600)")
+    parser.add_argument("--write", action="store_true", help="write the winners into stacks/Pulumi.<stack>.yaml")
+    args = parser.parse_args(argv)
+    try:
+        settings, resources, inputs, bodies = plan(args.stack)
+        state = machine.require_idle()
+    except (Refused, machine.Busy) as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    except ValueError as bad:  # an invalid stack: the loader's message names the key, the value and the fix
+        print(f"make tune: {bad}", file=sys.stderr)
+        return 2
+    began = time.monotonic()
+    store = OUT / args.stack / "model-store"
+    store.mkdir(parents=True, exist_ok=True)
+    report: dict = {"stack": args.stack, "p99TargetMs": settings.defaults.p99_target_ms, "machine": state,
+                    "budgetS": args.budget_s, "models": {}}
+    engine = Engine()
+    try:
+        client = engine.client
+        ensure_base_image(client)
+        image_id, _ = build_declared_image(client, named(resources, "torchserve-image").inputs)
+        share = (args.budget_s - (time.monotonic() - began)) / len(settings.models)
+        for model in settings.models:
+            archive_source(model.source, store)
+            start, (results, winner, met, cut) = tune_model(client, inputs, image_id, store, model, bodies[model.name],
+                                                           settings.defaults.p99_target_ms, share, state["cores"])
+            report["models"][model.name] = {
+                "current": vars(start), "recommended": vars(winner.trial), "meetsP99Target": met,
+                "budgetCut": cut, "trials": [r.row() for r in results]}
+            plots.sweep(model.name, results, winner, settings.defaults.p99_target_ms, OUT / f"{args.stack}-{model.name}.png")
+    finally:
+        engine.close()
+    report["elapsedS"] = round(time.monotonic() - began, 1)
+    out = OUT / f"{args.stack}.yaml"
+    out.write_text(yaml.safe_dump(report, sort_keys=False))
+    for name, m in report["models"].items():
+        print(f"{name}: recommended {m['recommended']} (current {m['current']}); p99 target met: {m['meetsP99Target']}")
+    print(f"make tune: {report['elapsedS']} s of a {args.budget_s:.0f} s budget; recommendation in {out}")
+    if args.write:
+        print(f"wrote {write_stack(args.stack, {n: Trial(**m['recommended']) for n, m in report['models'].items()})}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""make bench's own logic, offline: statistics and targets, the idle-machine refusal, the start breakdown,
+GPU sampling's parser, the in-process model loader, the results file, and --gpu without a GPU."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bench import gpu, limits, machine, results, startup
+from bench.stats import AT_LEAST, AT_MOST, median, paired_ratios
+from tests.mocks import ROOT
+
+
+def test_a_target_counts_only_when_the_whole_spread_is_on_its_side():
+    assert AT_LEAST(2.0).met(2.1, 3.0) and not AT_LEAST(2.0).met(1.9, 3.0)
+    assert AT_MOST(1.0).met(0.5, 1.0) and not AT_MOST(1.0).met(0.5, 1.01)
+
+
+def test_ratios_pair_interleaved_runs():
+    assert paired_ratios([4.0, 6.0, 9.0], [2.0, 2.0, 3.0]) == [2.0, 3.0, 3.0]
+    with pytest.raises(AssertionError):
+        paired_ratios([1.0], [1.0, 2.0])
+    assert median([3.0, 1.0, 2.0]) == 2.0
+
+
+def test_measure_runs_keeps_samples_median_and_spread():
+    m = results.measure_runs("x", [10.0, 30.0, 20.0], "req/s", [5.0, 10.0, 10.0], target=AT_LEAST(2.0))
+    assert (m.value, m.baseline, m.ratio, m.ratio_spread, m.runs) == (20.0, 10.0, 2.0, (2.0, 3.0), 3)
+    assert m.met is True and m.samples["values"] == [10.0, 30.0, 20.0]
+    assert results.measure_runs("x", [3.0, 1.0], "s", [2.0, 2.0], target=AT_MOST(1.0)).met is False
+
+
+def test_bench_refuses_a_busy_machine(monkeypatch):
+    monkeypatch.setattr(machine, "busy_share", lambda seconds=2.0: 0.9)
+    with pytest.raises(machine.Busy, match="BENCH_MAX_BUSY"):
+        machine.require_idle()
+    monkeypatch.setattr(machine, "busy_share", lambda seconds=2.0: 0.01)
+    state = machine.require_idle()
+    assert state["cores"] == os.cpu_count() and len(state["loadavg"]) == 3
+
+
+def test_busy_share_reads_proc_stat():
+    assert 0.0 <= machine.busy_share(0.2) <= 1.0
+
+
+class FakeContainer:
+    def __init__(self, started: str, log: str) -> None:
+        self.attrs = {"State": {"StartedAt": started, "Status": "running"}}
+        self.log = log
+
+    def reload(self) -> None:
+        pass
+
+    def logs(self, timestamps: bool = False, tail: int | None = None) -> bytes:
+        return self.log.encode()
+
+
+def test_start_breakdown_from_log_timestamps():
+    log = "\n".join([
+        "2026-11-22T07:00:01.500000000Z INFO Torchserve version: 0.12.0",
+        "2026-11-22T07:00:02.000000000Z Model server started.",
+        "2026-11-22T07:00:03.250000000Z INFO W-9000-demo_1.0-stdout MODEL_LOG - Listening on addr:port: 127.0.0.1:9000",
+        "2026-11-22T07:00:03.300000000Z INFO W-9000-demo_1.0-stdout MODEL_LOG - Torch worker started.",
+        "2026-11-22T07:00:03.500000000Z INFO W-9000-demo_1.0 WorkerThread - Backend response time: 33",
+    ])
+    phases = startup.breakdown(FakeContainer("2026-11-22T07:00:00.000000000Z", log), ready_s=3.75)
+    assert phases == {"jvm start + entrypoint": 1.5, "frontend init (config, ports)": 0.5,
+                      "worker: python start + imports": 1.25, "model load": 0.25, "to READY (healthz answers)": 0.25}
+    missing = startup.breakdown(FakeContainer("2026-11-22T07:00:00Z", log.splitlines()[0]), ready_s=2.0)
+    assert missing["model load"] is None and missing["to READY (healthz answers)"] == 0.5
+
+
+def test_gpu_sampler_parses_nvidia_smi_csv():
+    assert gpu.parse("87, 30000, 81559\n12, 100, 81559\n") == [(87.0, 30000.0, 81559.0), (12.0, 100.0, 81559.0)]
+    assert gpu.GpuSampler(enabled=False).summary() == {}
+
+
+def test_in_process_loader_picks_the_top_level_module(tmp_path):
+    import importlib.util
+
+    import torch
+    spec = importlib.util.spec_from_file_location("bench_cnn_for_test", ROOT / "bench/models/cnn/model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # not as "model": the demo's tests import their own module by that name
+    weights = tmp_path / "cnn.pt"
+    torch.save(module.ResNet18Class().state_dict(), weights)
+    model = limits.load_model(ROOT / "bench/models/cnn/model.py", weights)
+    assert type(model).__name__ == "ResNet18Class" and not model.training
+    assert tuple(model(torch.rand(2, 48)).shape) == (2, 10)
+    assert limits.throughput(model, 48, batch=2, seconds=0.2) > 0
+
+
+def test_results_file_and_report(tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "RESULTS", tmp_path / "results.json")
+    monkeypatch.setattr(results, "REPORT", tmp_path / "docs/benchmarks.md")
+    (tmp_path / "docs/bench").mkdir(parents=True)
+    picture = tmp_path / "docs/bench/serving-demo.png"
+    picture.write_bytes(b"png")
+    rows = [results.measure_runs("demo: requests/s, generated config vs stock", [3.0, 2.0, 4.0], "req/s",
+                                 [1.0, 1.0, 1.0], target=AT_LEAST(2.0))]
+    results.write(rows, "make bench", "notes", {"cores": 2, "loadavg": [0.1, 0.2, 0.3], "busy_share": 0.01}, [picture])
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["machine"]["cores"] == 2 and data["rows"][0]["ratio_spread"] == [2.0, 4.0]
+    assert results.load_rows(tmp_path / "results.json")[0]["value"] == 3.0
+    report = (tmp_path / "docs/benchmarks.md").read_text()
+    assert "| 2.0–4.0 | 3 | >= 2.0 | yes |" in report and "![serving-demo](bench/serving-demo.png)" in report
+
+
+def test_committed_results_hold_spread_and_targets():
+    rows = results.load_rows()
+    repeated = [r for r in rows if r["runs"] >= 3]
+    assert repeated, "bench/results.json has no repeated measurement: run make bench"
+    assert all(r["ratio_spread"] and r["target"] == "" or r["met"] is not None for r in repeated)
+    report = (ROOT / "docs/benchmarks.md").read_text()
+    for row in rows:
+        assert row["name"] in report
+    for picture in ROOT.glob("docs/bench/*.png"):
+        assert f"(bench/{picture.name})" in report
+
+
+def test_gpu_mode_fails_cleanly_without_a_gpu(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path)}  # an empty PATH folder: no nvidia-smi, whatever the machine has
+    out = subprocess.run([sys.executable, "-m", "bench", "--gpu"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2, out.stderr
+    assert "nvidia-smi is not installed" in out.stderr and "Traceback" not in out.stderr
+
+
+# --- make tune: the search and its outputs ---------------------------------------------------------------
+
+from bench import tune, tune_search  # noqa: E402
+from bench.tune_search import Result, Trial  # noqa: E402
+
+
+def fake_model(trial: Trial) -> Result:
+    """More workers and bigger batches serve more, at a higher p99; delay adds latency and a little throughput."""
+    rps = 100 * trial.workers ** 0.5 * (1 + trial.batch_size) ** 0.5 + trial.max_batch_delay_ms
+    p99 = 10 * trial.batch_size + 2 * trial.max_batch_delay_ms + 5 * trial.workers
+    return Result(trial, rps, p99 / 2, p99)
+
+
+class Clock:
+    def __init__(self, per_call: float) -> None:
+        self.now, self.per_call = 0.0, per_call
+
+    def __call__(self) -> float:
+        self.now += self.per_call
+        return self.now
+
+
+def test_tuner_finds_the_fastest_config_within_the_p99_bound():
+    results, winner, met, cut = tune_search.search(fake_model, Trial(1, 4, 5), tune_search.axes(2), 100.0, 1e9)
+    assert met and not cut and winner.p99_ms <= 100.0
+    within = [fake_model(Trial(w, b, d)) for w in (1, 2) for b in (1, 2, 4, 8, 16) for d in (1, 2, 5, 10, 20)]
+    best_possible = max(r.rps for r in within if r.p99_ms <= 100.0)
+    assert winner.rps >= 0.9 * best_possible  # a coordinate search, not exhaustive: close to the grid's best
+    assert len(results) == len({r.trial for r in results}) <= 1 + 2 + 5 + 5  # no trial twice
+
+
+def test_tuner_without_a_feasible_config_picks_the_lowest_p99_and_says_so():
+    _, winner, met, _ = tune_search.search(fake_model, Trial(1, 4, 5), tune_search.axes(2), 1.0, 1e9)
+    assert not met and winner.trial == Trial(1, 1, 1)
+
+
+def test_tuner_stops_at_its_budget():
+    results, _, _, cut = tune_search.search(fake_model, Trial(1, 4, 5), tune_search.axes(8), 100.0, budget_s=10.0,
+                                            clock=Clock(per_call=1.0))
+    assert cut and 1 <= len(results) < 1 + 4 + 5 + 5
+
+
+def test_tuner_refuses_a_stack_without_a_local_container():
+    out = subprocess.run([sys.executable, "-m", "bench.tune", "--stack", "staging"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 2 and "declares no container on this machine's Docker engine" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    out = subprocess.run([sys.executable, "-m", "bench.tune", "--stack", "../etc"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 2 and "no stack '../etc'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_tuner_writes_the_winners_into_the_stack_file(tmp_path, monkeypatch):
+    (tmp_path / "stacks").mkdir()
+    original = (ROOT / "stacks/Pulumi.dev.yaml").read_text()
+    (tmp_path / "stacks/Pulumi.dev.yaml").write_text(original)
+    monkeypatch.setattr(tune, "ROOT", tmp_path)
+    tune.write_stack("dev", {"demo": Trial(2, 8, 10)})
+    text = (tmp_path / "stacks/Pulumi.dev.yaml").read_text()
+    assert text.startswith(original[: original.index("config:")])  # the header comments stay
+    import yaml
+    demo = yaml.safe_load(text)["config"]["torchserve-deploy:models"]["demo"]
+    assert (demo["workers"], demo["batchSize"], demo["maxBatchDelayMs"], demo["path"]) == (2, 8, 10, "models/demo")
