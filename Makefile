@@ -16,7 +16,8 @@ $(VENV)/.deploy-deps: requirements.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(VENV)/.test-deps: requirements-test.txt $(VENV)/.deploy-deps
+$(VENV)/.test-deps: requirements-torch.txt requirements-test.txt $(VENV)/.deploy-deps
+	$(PY) -m pip install --disable-pip-version-check -r requirements-torch.txt
 	$(PY) -m pip install --disable-pip-version-check -r requirements-test.txt
 	touch $@
 

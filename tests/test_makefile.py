@@ -163,10 +163,17 @@ def test_unit_suite_needs_no_system_packages():
 
 def test_the_test_venv_takes_the_cpu_torch_build():
     # PyPI's torch is the multi-GB CUDA build; PyTorch's CPU index offers <version>+cpu, which pip ranks higher.
-    lines = [line.strip() for line in (ROOT / "requirements-test.txt").read_text().splitlines()]
-    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
-    torch_pins = [line for line in lines if line.startswith("torch==")]
-    assert len(torch_pins) == 1 and "+" not in torch_pins[0], torch_pins  # ==X.Y.Z matches X.Y.Z+cpu
+    # Only requirements-torch.txt names the CPU index (every other package would be looked up there too),
+    # make installs it before requirements-test.txt, and both pin the same torch.
+    torch_lines = [line.strip() for line in (ROOT / "requirements-torch.txt").read_text().splitlines()]
+    test_lines = [line.strip() for line in (ROOT / "requirements-test.txt").read_text().splitlines()]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in torch_lines
+    assert not any(line.startswith("--") for line in test_lines), test_lines
+    pins = {line for line in torch_lines + test_lines if line.startswith("torch==")}
+    assert len(pins) == 1 and "+" not in next(iter(pins)), pins  # ==X.Y.Z matches X.Y.Z+cpu
+    recipe = subprocess.run(["make", "--no-print-directory", "-n", "-B", ".venv/.test-deps"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60).stdout
+    assert recipe.index("requirements-torch.txt") < recipe.index("-r requirements-test.txt"), recipe
     import torch
     assert torch.version.cuda is None, f"the test venv holds a CUDA torch build ({torch.__version__})"
 
