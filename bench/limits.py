@@ -14,28 +14,17 @@ from torch import nn
 
 
 def load_model(model_file: Path, weights: Path) -> nn.Module:
-    """As TorchServe's BaseHandler does: the one nn.Module class the model file defines, then its state dict."""
+    """As TorchServe's BaseHandler does: the model file defines exactly one class; load its state dict."""
     spec = importlib.util.spec_from_file_location(f"bench_model_{model_file.parent.name}", model_file)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    classes = [c for _, c in inspect.getmembers(module, inspect.isclass)
-               if issubclass(c, nn.Module) and c.__module__ == module.__name__]
-    top = [c for c in classes if not any(c is not o and c in _children(o) for o in classes)]
-    assert len(top) == 1, f"{model_file}: expected one top-level nn.Module, found {[c.__name__ for c in top]}"
-    model = top[0]()
+    classes = [c for _, c in inspect.getmembers(module, inspect.isclass) if c.__module__ == module.__name__]
+    assert len(classes) == 1, f"{model_file}: TorchServe needs exactly one class, found {[c.__name__ for c in classes]}"
+    model = classes[0]()
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return model.eval()
-
-
-def _children(cls: type) -> set[type]:
-    """Classes an nn.Module class instantiates as its submodules (so the top-level one can be told apart)."""
-    try:
-        instance = cls()
-    except TypeError:
-        return set()
-    return {type(m) for m in instance.modules()} - {cls}
 
 
 def throughput(model: nn.Module, features: int, batch: int, seconds: float = 5.0) -> float:

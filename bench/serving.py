@@ -116,16 +116,12 @@ def run() -> tuple[list[Measurement], dict]:
         image_id, _ = build_declared_image(client, named(resources, "torchserve-image").inputs)
         inputs = only(resources, "docker:index/container:Container").inputs
         for name, bench_model in models().items():
-            archive(bench_model, store)
+            archive_source(bench_model.source, store)
             out += serve_model(client, inputs, image_id, store, name, bench_model, raw)
     finally:
         engine.close()
     (WORK / "serving-raw.json").write_text(json.dumps(raw, indent=2) + "\n")
     return out, raw
-
-
-def archive(bench_model: BenchModel, store: Path) -> None:
-    archive_source(bench_model.source, store)
 
 
 def archive_source(source, store: Path) -> None:

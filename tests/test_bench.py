@@ -113,7 +113,14 @@ def test_committed_results_hold_spread_and_targets():
     rows = results.load_rows()
     repeated = [r for r in rows if r["runs"] >= 3]
     assert repeated, "bench/results.json has no repeated measurement: run make bench"
-    assert all(r["ratio_spread"] and r["target"] == "" or r["met"] is not None for r in repeated)
+    for r in repeated:
+        lo, hi = r["ratio_spread"]
+        assert lo <= r["ratio"] <= hi and len(r["samples"]["values"]) == r["runs"], r
+    for r in rows:  # every stated target has a verdict, and the verdict follows from the spread
+        if r["target"]:
+            op, bound = r["target"].split()
+            lo, hi = r["ratio_spread"] or (r["ratio"], r["ratio"])
+            assert r["met"] == (lo >= float(bound) if op == ">=" else hi <= float(bound)), r
     report = (ROOT / "docs/benchmarks.md").read_text()
     for row in rows:
         assert row["name"] in report
