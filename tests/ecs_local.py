@@ -31,7 +31,7 @@ from typing import Any
 import docker.errors
 import docker.types
 
-from tests.engine import TEST_MEMLOCK_BYTES
+from tests.engine import TEST_LABEL, TEST_MEMLOCK_BYTES
 
 BUCKET_MOUNT = "/bucket"
 GPU_NOTE = "GPU requirement dropped: no GPU on this machine"
@@ -119,7 +119,7 @@ class _Translator:
             mounts.append(docker.types.Mount(target=BUCKET_MOUNT, source=str(self.bucket_dir.resolve()), type="bind",
                                              read_only=True))
         kw.update(command=command, entrypoint=d.get("entryPoint"), mounts=mounts, user=d.get("user"),
-                  working_dir=d.get("workingDirectory"), labels=dict(d.get("dockerLabels", {})))
+                  working_dir=d.get("workingDirectory"), labels={**d.get("dockerLabels", {}), TEST_LABEL: "1"})
         kw["environment"] = [f"{e['name']}={e['value']}" for e in
                              (_known(f"{name}.environment", "environment", e) for e in d.get("environment", []))]
         kw.update(self._linux(name, d.get("linuxParameters", {})))
@@ -301,7 +301,7 @@ def run_task(client: Any, container_definitions: list[dict[str, Any]], images: d
     task.ports, task.volumes = translator.ports, translator.volumes
     try:
         for volume in task.volumes.values():
-            client.volumes.create(name=volume, driver="local", labels={"fleet-test": "1"})
+            client.volumes.create(name=volume, driver="local", labels={"fleet-test": "1", TEST_LABEL: "1"})
         for p in planned:
             for dep, condition in p.depends_on:
                 _wait_condition(task.containers[dep], dep, condition, p.name, dependency_timeout_s)

@@ -6,6 +6,9 @@ Test overrides are named here and nowhere else:
   debian:bookworm-slim instead) and the wheelhouse (pip inside a build cannot verify TLS here: wheels
   are downloaded on the host and served to the build over loopback HTTP: WHEELHOUSE_ONLY + PIP_FIND_LINKS).
 - TEST_MEMLOCK_BYTES: this machine refuses memlock=-1 (hard cap 8 MiB); production keeps -1.
+- TEST_LABEL: every container and volume a test or the bench creates carries it, so one an interrupted run left
+  behind (a restart policy revives it with dockerd) is removed at the next start, while a real deployment
+  under the same name (no label) is never touched: the tests refuse to run beside it instead.
 """
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ from tests.mocks import ROOT
 BASE_IMAGE = "torchserve-deploy-test/bookworm-slim:1"
 TEST_BUILD_OVERRIDES = {"BASE_IMAGE": BASE_IMAGE, "WHEELHOUSE_ONLY": "true"}  # + PIP_FIND_LINKS per build
 TEST_MEMLOCK_BYTES = 8 * 1024 * 1024
+TEST_LABEL = "torchserve-deploy.test"
+COMPOSE_TEST_PROJECT = "tsdeploytest"
 CACHE = ROOT / ".cache"
 
 
@@ -43,6 +48,7 @@ class Engine:
     def __init__(self) -> None:
         self.started: subprocess.Popen | None = None
         self.client = self._connect() or self._start()
+        self.removed = remove_leftovers(self.client)
 
     @staticmethod
     def _connect():
@@ -72,6 +78,22 @@ class Engine:
         if self.started is not None:
             self.started.terminate()
             self.started.wait(timeout=60)
+
+
+def remove_leftovers(client) -> list[str]:
+    """Remove the containers and volumes an interrupted test or bench run left (by TEST_LABEL or the compose
+    test's project label); returns their names."""
+    removed = []
+    for label in (TEST_LABEL, f"com.docker.compose.project={COMPOSE_TEST_PROJECT}"):
+        for container in client.containers.list(all=True, filters={"label": label}):
+            removed.append(container.name)
+            container.remove(force=True)
+        for volume in client.volumes.list(filters={"label": label}):
+            removed.append(volume.name)
+            volume.remove(force=True)
+    if removed:
+        print(f"tests.engine: removed what an interrupted run left: {', '.join(removed)}", file=sys.stderr)
+    return removed
 
 
 def ensure_base_image(client) -> str:
@@ -230,7 +252,7 @@ def realize_container(client, inputs: dict, image_id: str, *, memlock_bytes: int
         healthcheck=healthcheck,
         restart_policy={"Name": inputs.get("restart", "no")},
         log_config=docker.types.LogConfig(type=inputs.get("logDriver", "json-file"), config=inputs.get("logOpts", {})),
-        labels={lab["label"]: lab["value"] for lab in inputs.get("labels", [])},
+        labels={**{lab["label"]: lab["value"] for lab in inputs.get("labels", [])}, TEST_LABEL: "1"},
         device_requests=device_requests,
         cap_drop=(inputs.get("capabilities") or {}).get("drops"),
         security_opt=inputs.get("securityOpts"),

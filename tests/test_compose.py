@@ -69,7 +69,7 @@ def test_same_stack_same_bytes():
 
 @pytest.mark.docker
 def test_rendered_compose_file_trains_archives_and_serves(engine, dev_resources, production_image, tmp_path):
-    from tests.engine import TEST_MEMLOCK_BYTES, build_declared_image
+    from tests.engine import COMPOSE_TEST_PROJECT, TEST_MEMLOCK_BYTES, build_declared_image
     from tests.expected import SAMPLE, assert_demo_answer
 
     client = engine.client
@@ -83,7 +83,7 @@ def test_rendered_compose_file_trains_archives_and_serves(engine, dev_resources,
         for name, svc in doc["services"].items() if "memlock" in svc.get("ulimits", {})}}))
     mar = ROOT / ".build/dev/model-store/demo.mar"
     mar_existed = mar.exists()
-    base = ["docker-compose", "--project-name", "tsdeploytest", "-f", str(compose_file), "-f", str(override)]
+    base = ["docker-compose", "--project-name", COMPOSE_TEST_PROJECT, "-f", str(compose_file), "-f", str(override)]
     up = subprocess.run(base + ["up", "--detach", "--no-build"], capture_output=True, text=True, timeout=600)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
