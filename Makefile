@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # when you set it, else the project-local .pulumi-state/ for local stacks only; it never runs `pulumi login`.
 
 .PHONY: deploy destroy test test-unit test-torchserve test-docker prereqs venv bench compose token snapshot preview \
-	check pulumi-cli smoke outputs tune
+	check pulumi-cli smoke outputs tune observe
 
 $(VENV)/.deploy-deps: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -74,6 +74,10 @@ tune: prereqs $(VENV)/.test-deps
 	$(PY) -m bench.tune --stack $(STACK) $(TUNE_ARGS)
 
 # Write .build/$(STACK)/docker-compose.yml from the stack's container specs (no Pulumi CLI needed).
+# Prometheus (Debian's package) scraping a local stack's container, with recording rules (README, Observability).
+observe: $(VENV)/.deploy-deps
+	@$(PY) -m infra.observe --stack $(STACK) $(OBSERVE_ARGS)
+
 compose: $(VENV)/.deploy-deps
 	@$(PY) -m infra.compose --stack $(STACK)
 

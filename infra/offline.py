@@ -7,7 +7,7 @@ import json
 import os
 import runpy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ class Registered:
     name: str
     inputs: dict
     custom: bool
+    outputs: dict = field(default_factory=dict)
+    """The mock's state for it, with its `id` (what other resources' inputs and dimensions may refer to)."""
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -82,6 +84,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["cidrBlock"] = args.inputs["cidrBlock"]
         resource_id = {"aws:ebs/volume:Volume": "vol-0123456789abcdef0",
                        "aws:ec2/instance:Instance": "i-0123456789abcdef0"}.get(args.typ, f"{args.name}-id")
+        self.resources[-1].outputs = {**state, "id": resource_id}
         return [resource_id, state]
 
     def call(self, args: pulumi.runtime.MockCallArgs):

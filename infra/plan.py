@@ -14,12 +14,12 @@ from torchserve_deploy.aws.ebs_store import MODEL_STORE_DIR, EbsModelStoreArgs
 from torchserve_deploy.aws.ecr import EcrRepositoryArgs
 from torchserve_deploy.aws.edge import EdgeArgs
 from torchserve_deploy.aws.fleet import MODELS_VOLUME
-from torchserve_deploy.aws.fleet_scaling import ScalingArgs
 from torchserve_deploy.aws.gpu_catalog import gpu_family
 from torchserve_deploy.aws.inference_keys import InferenceKeysArgs
 from torchserve_deploy.aws.network import NetworkArgs
-from torchserve_deploy.constants import CONTAINER_MODEL_STORE, CONTAINER_TMP, CONTAINER_USER, MODELS_LABEL, STACK_LABEL
-from torchserve_deploy.container.spec import ContainerSpec, LogConfig, Mount, Tmpfs
+from torchserve_deploy.aws.observability import ObservabilityArgs
+from torchserve_deploy.constants import CONTAINER_MODEL_STORE, MODELS_LABEL, STACK_LABEL
+from torchserve_deploy.container.spec import LogConfig, Mount
 from torchserve_deploy.image.serving import TorchServeImageArgs, content_tag
 from torchserve_deploy.model.archive import ModelArchiveArgs, content_hash
 from torchserve_deploy.model.params import render_args
@@ -28,7 +28,7 @@ from torchserve_deploy.serve.config_properties import ModelServing, ServerPorts
 from torchserve_deploy.serve.server import TorchServeServerArgs
 from torchserve_deploy.serve.store import ModelStoreArgs
 
-from infra.fleet_capacity import Capacity, derived_target
+from infra.plan_fleet import FleetPlan, awslogs, fleet_plan
 from infra.settings import ModelSettings, Settings
 from infra.settings.checks import egress
 
@@ -78,18 +78,9 @@ class Ec2Plan:
     root_volume_gb: int
     kms_key_id: str | None
     log_retention_days: int
-
-
-@dataclass(frozen=True)
-class FleetPlan:
-    cluster_name: str
-    scaling: ScalingArgs
-    sync_image: TorchServeImageArgs
-    """The model-sync init container's image (same Dockerfile, target model-sync)."""
-    sync: ContainerSpec
-    """The init container: copies the archives from the bucket into the task's model volume."""
-    capacity: Capacity | None
-    """Where the autoscaling target came from when it was derived (None: set in config)."""
+    observe: ObservabilityArgs
+    """Dashboard, alarms and saved queries; the delivery fills in the topic and the resources they watch."""
+    alarm_email: str | None
 
 
 @dataclass(frozen=True)
@@ -211,11 +202,11 @@ def _edge(s: Settings, tags: tuple[tuple[str, str], ...]) -> EdgeArgs | None:
 
 
 def _ec2(s: Settings) -> Ec2Plan:
-    e, region = s.ec2, str(s.region)
+    e, region, log_group = s.ec2, str(s.region), f"/torchserve-deploy/{s.stack}"
     tags = (("torchserve-deploy:stack", s.stack),)
     kms = e.kms_key_id or None
     return Ec2Plan(
-        region=region, log_group=f"/torchserve-deploy/{s.stack}", tags=tags,
+        region=region, log_group=log_group, tags=tags,
         network=NetworkArgs(region=region, cidr=e.vpc_cidr, egress=egress(e), vpc_id=e.vpc_id or None,  # type: ignore[arg-type]
                             private_subnet_ids=e.private_subnet_ids, public_subnet_ids=e.public_subnet_ids, tags=tags),
         edge=_edge(s, tags),
@@ -236,36 +227,12 @@ def _ec2(s: Settings) -> Ec2Plan:
         else "proprietary",
         inference_cidrs=e.inference_cidrs,
         inference_security_group_id=e.inference_security_group_id or None, metrics_cidr=e.metrics_cidr or None,
-        ssh_cidrs=e.ssh_cidrs, root_volume_gb=e.root_volume_gb, kms_key_id=kms, log_retention_days=e.log_retention_days)
-
-
-def _awslogs(e: Ec2Plan) -> LogConfig:
-    # Container logs go to CloudWatch (the host's or task's role may write this one log group).
-    return LogConfig(driver="awslogs", options=(("awslogs-group", e.log_group), ("awslogs-region", e.region),
-                                                ("awslogs-stream-prefix", "torchserve")))
-
-
-def _fleet(s: Settings, e: Ec2Plan, image: TorchServeImageArgs) -> FleetPlan:
-    f = s.fleet
-    capacity = None if f.fleet_target_requests_per_task else derived_target(ROOT)
-    # Python and boto3 only: a CPU base whatever the server's accelerator (no CUDA image for a file copy).
-    sync_image = replace(image, build_type="model-sync", tags=(), accelerator="cpu", cuda_version=None,
-                         torch_version=None, base_image=None, python_version=None, torch_index_url=None)
-    sync = ContainerSpec(
-        name="model-sync", image=f"{sync_image.repository}:{content_tag(sync_image)}",
-        # command: the delivery gives it (`s3://<bucket>/<prefix> <store>`) once the bucket exists.
-        env=(("AWS_REGION", e.region), ("AWS_DEFAULT_REGION", e.region)),  # not left to IMDS from the task
-        mounts=(Mount(CONTAINER_MODEL_STORE, MODELS_VOLUME, "volume"),), user=CONTAINER_USER, restart="no",
-        cap_drop=("ALL",), security_opts=("no-new-privileges:true",), read_only=True,
-        tmpfs=(Tmpfs(CONTAINER_TMP, "rw,noexec,nosuid,nodev,size=64m,mode=1777"),), log=_awslogs(e))
-    return FleetPlan(
-        cluster_name=f"torchserve-{s.stack}", sync_image=sync_image, sync=sync, capacity=capacity,
-        scaling=ScalingArgs(min_tasks=f.fleet_min_tasks, max_tasks=f.fleet_max_tasks,
-                            requests_per_task_per_minute=f.fleet_target_requests_per_task or (
-                                capacity.target_per_minute if capacity else 1),
-                            scale_out_cooldown_s=f.fleet_scale_out_cooldown_s,
-                            scale_in_cooldown_s=f.fleet_scale_in_cooldown_s, p99_alarm_ms=f.fleet_p99_alarm_ms,
-                            errors_alarm_count=f.fleet_error_alarm_count))
+        ssh_cidrs=e.ssh_cidrs, root_volume_gb=e.root_volume_gb, kms_key_id=kms, log_retention_days=e.log_retention_days,
+        observe=ObservabilityArgs(prefix=f"torchserve-{s.stack}", region=region, log_group_name=log_group,
+                                  p99_ms=e.alarm_p99_ms if s.host == "ec2" else s.fleet.fleet_p99_alarm_ms,
+                                  error_rate_percent=e.alarm_error_rate_percent,
+                                  gpu_memory_percent=e.alarm_gpu_memory_percent, tags=tags),
+        alarm_email=e.alarm_email or None)
 
 
 def make_plan(s: Settings) -> Plan:
@@ -278,9 +245,9 @@ def make_plan(s: Settings) -> Plan:
         cloud = replace(cloud, network=replace(cloud.network, extra_endpoints=ECS_ENDPOINTS
                                                 if cloud.network.egress == "endpoints" else ()))
         store = Mount(CONTAINER_MODEL_STORE, MODELS_VOLUME, "volume", read_only=True)
-        server = replace(_server(s, models, image_ref, store, _awslogs(cloud)), management_in_container_loopback=True)
+        server = replace(_server(s, models, image_ref, store, awslogs(cloud)), management_in_container_loopback=True)
         return Plan(s.stack, s.host, s.image.build_type != "codebuild", image, image_ref, models, server, None, None,
-                    cloud, True, _fleet(s, cloud, image))
+                    cloud, True, fleet_plan(s, cloud, image, ROOT))
     if s.host == "ec2":
         ec2 = _ec2(s)
         # Container logs go to CloudWatch (the host's role may write this one log group).

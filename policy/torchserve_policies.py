@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import ipaddress
 import json
 import shlex
@@ -127,8 +128,11 @@ def user_data_files(text: str) -> Iterator[tuple[str, str]]:
         return
     for f in doc.get("write_files") or []:
         content = f.get("content", "")
-        if f.get("encoding") in ("b64", "base64"):
+        encoding = str(f.get("encoding", "")).lower()
+        if encoding in ("b64", "base64"):
             content = base64.b64decode(content).decode("utf-8", "replace")
+        elif encoding in ("gz+b64", "gz+base64", "gzip+b64", "gzip+base64"):
+            content = gzip.decompress(base64.b64decode(content)).decode("utf-8", "replace")
         yield str(f.get("path", "")), str(content)
     for key in ("bootcmd", "runcmd"):
         for cmd in doc.get(key) or []:

@@ -122,3 +122,99 @@ def test_health_endpoint_needs_no_token_and_follows_the_workers(served):
     r = requests.get(url, timeout=10)
     assert r.status_code == 200 and r.json() == {"status": "healthy", "problems": []}
     assert requests.get(url.replace("/healthz", "/predictions/demo"), timeout=10).status_code == 404
+
+
+def test_container_logs_are_json_with_the_access_record_of_a_prediction(served):
+    """Issue 16: the dev container's own log (json-file, as `docker logs` reads it) has valid JSON lines, and a
+    prediction made here leaves its access record (request id, model, version, status, latency, batch size)
+    under the x-request-id the response carried, and the frontend's access line."""
+    import time
+
+    from tests.logs import parse_log_lines
+
+    c = served["container"]
+    assert c.attrs["HostConfig"]["LogConfig"]["Type"] == "json-file"
+    keys = exec_json(c, "cat", KEY_FILE)
+    port = [p for p in served["inputs"]["ports"] if p["internal"] == 8080][0]
+    r = requests.post(f"http://{port['ip']}:{int(port['external'])}/predictions/demo", json=SAMPLE, timeout=30,
+                      headers={"Authorization": f"Bearer {keys['inference']['key']}"})
+    assert r.status_code == 200, r.text
+    rid = r.headers["x-request-id"]
+    deadline = time.time() + 20
+    while True:
+        records = parse_log_lines(c.logs().decode().splitlines(), extra_plain=())
+        access = [x for x in records if x.get("logger") == "ts.access" and x.get("request_id") == rid]
+        if access or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(access) == 1, records[-10:]
+    a = access[0]
+    assert (a["model"], a["version"], a["status"], a["batch_size"]) == ("demo", "1.0", 200, 1), a
+    assert isinstance(a["latency_ms"], float) and a["latency_ms"] > 0
+    front = [x for x in records if x.get("logger") == "ACCESS_LOG" and x.get("uri") == "/predictions/demo"]
+    assert front and front[-1]["status"] == 200 and front[-1]["model"] == "demo"
+    assert {x["level"] for x in records} <= {"DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL"}
+
+
+def test_health_metrics_are_valid_prometheus_text(served):
+    """The token-free health port's /metrics: workers per model and state, as promtool accepts them."""
+    from infra.observe import binaries
+
+    port = [p for p in served["inputs"]["ports"] if p["internal"] == 8090][0]
+    r = requests.get(f"http://{port['ip']}:{int(port['external'])}/metrics", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain"), r.text
+    assert 'torchserve_workers{model="demo",status="READY"} 1' in r.text.splitlines()
+    assert "torchserve_healthy 1" in r.text.splitlines()
+    _, promtool = binaries()
+    check = subprocess.run([promtool, "check", "metrics"], input=r.text, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_make_observe_prometheus_scrapes_the_dev_container(served, tmp_path):
+    """`make observe`'s config and rules (infra/observe.py) on Debian's Prometheus against the dev container:
+    both targets up, and the recording rules give the demo's request rate, latencies and READY workers."""
+    import time
+
+    from infra import observe
+
+    prometheus, promtool = observe.binaries()
+    config = observe.render("dev", tmp_path / "observe", scrape_s=1)
+    checked = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    keys = exec_json(served["container"], "cat", KEY_FILE)
+    url = "http://127.0.0.1:8080/predictions/demo"
+    headers = {"Authorization": f"Bearer {keys['inference']['key']}"}
+    log = open(tmp_path / "prometheus.log", "w")
+    proc = subprocess.Popen(observe.command(prometheus, config, 19091), stdout=log, stderr=subprocess.STDOUT)
+
+    def query(expr):
+        r = requests.get("http://127.0.0.1:19091/api/v1/query", params={"query": expr}, timeout=5)
+        return {tuple(sorted((k, v) for k, v in x["metric"].items() if k != "__name__")): float(x["value"][1])
+                for x in r.json()["data"]["result"]}
+
+    try:
+        found: dict = {}
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            for _ in range(5):
+                assert requests.post(url, json=SAMPLE, headers=headers, timeout=30).status_code == 200
+            try:
+                found = {name: query(name) for name in (*observe.RULES, "up")}
+            except requests.RequestException:
+                time.sleep(1)
+                continue
+            if found["model:ts_requests:rate1m"] and found["model:ts_workers_ready"]:
+                break
+            time.sleep(1)
+        assert proc.poll() is None, (tmp_path / "prometheus.log").read_text()[-2000:]
+        assert found, (tmp_path / "prometheus.log").read_text()[-2000:]
+        assert {dict(k)["job"]: v for k, v in found["up"].items()} == {"torchserve": 1.0, "torchserve-health": 1.0}
+        assert found["model:ts_requests:rate1m"][(("model_name", "demo"),)] > 0
+        assert found["model:ts_inference_latency_ms:mean1m"][(("model_name", "demo"),)] > 0
+        assert (("model_name", "demo"),) in found["model:ts_queue_latency_ms:mean1m"]
+        assert found["model:ts_workers_ready"] == {(("model", "demo"),): 1.0}
+        assert found["server:ts_5xx:rate1m"] == {(): 0.0}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

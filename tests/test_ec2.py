@@ -74,8 +74,11 @@ def test_role_is_least_privilege(stack):
     assert resources_by_sid["EcrPull"].endswith("torchserve-repo")  # one repository, not *
     assert resources_by_sid["ModelsRead"].endswith("models-bucket/models/*")
     assert resources_by_sid["ContainerLogs"].endswith(":*") and "log-group:/torchserve-deploy/" in resources_by_sid["ContainerLogs"]
+    # "*" only where the action has no resource ARN, and metrics only into the agent's namespace.
     assert [s for s in policy["Statement"] if s["Resource"] == "*"] == [
-        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}]
+        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Sid": "GpuMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+         "Condition": {"StringEquals": {"cloudwatch:namespace": "CWAgent"}}}]
 
 
 def test_security_group_rules(stack):

@@ -5,7 +5,7 @@ import ipaddress
 import json
 
 import pytest
-import yaml
+from torchserve_deploy.aws.user_data import written_files
 from torchserve_deploy.errors import ValidationError
 
 from infra.offline import stack_settings
@@ -182,8 +182,7 @@ def test_per_stack_ecr_repository_with_a_lifecycle(stack):
 
 def test_readiness_gate_and_no_permanent_kernel_hold(stack):
     _, resources = stack
-    files = {f["path"]: f["content"] for f in yaml.safe_load(
-        named(resources, "gpu-host-instance").inputs["userData"].split("\n", 1)[1])["write_files"]}
+    files = written_files(named(resources, "gpu-host-instance").inputs["userData"])
     server = files["/etc/systemd/system/torchserve.service"]
     assert "ExecStartPre=/usr/bin/test -f /run/gpu-host/ready" in server
     setup = files["/etc/systemd/system/gpu-host-setup.service"]
@@ -240,7 +239,10 @@ PLAIN = {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:In
          "aws:ebs/volume:Volume", "aws:ecs/cluster:Cluster", "aws:ecs/capacityProvider:CapacityProvider",
          "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "aws:ecs/taskDefinition:TaskDefinition",
          "aws:ec2/launchTemplate:LaunchTemplate", "aws:appautoscaling/target:Target",
-         "aws:appautoscaling/policy:Policy", "aws:cloudwatch/metricAlarm:MetricAlarm"}
+         "aws:appautoscaling/policy:Policy", "aws:cloudwatch/metricAlarm:MetricAlarm",
+         # Observability: notifications in flight only; the topic's key is scheduled for deletion (30 days).
+         "aws:cloudwatch/dashboard:Dashboard", "aws:cloudwatch/queryDefinition:QueryDefinition",
+         "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription", "aws:kms/key:Key"}
 
 
 @pytest.mark.parametrize("name", [*EC2, "fleet"])

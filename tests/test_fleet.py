@@ -166,7 +166,9 @@ def test_service_deployment_is_valid_and_rolls_back(fleet):
 def test_alarms_watch_this_edge(fleet):
     lb = "app/edge-alb/0123456789abcdef"
     tg = "targetgroup/edge-tg/0123456789abcdef"
-    alarms = {r.inputs["metricName"]: r.inputs for r in of(fleet, "aws:cloudwatch/metricAlarm:MetricAlarm")}
+    rollout = set(of(fleet, "aws:ecs/service:Service")[0].inputs["alarms"]["alarmNames"])
+    alarms = {r.inputs["metricName"]: r.inputs for r in of(fleet, "aws:cloudwatch/metricAlarm:MetricAlarm")
+              if r.inputs["name"] in rollout}
     assert set(alarms) == {"HTTPCode_Target_5XX_Count", "TargetResponseTime"}
     for a in alarms.values():
         assert a["namespace"] == "AWS/ApplicationELB" and a["dimensions"] == {"LoadBalancer": lb, "TargetGroup": tg}

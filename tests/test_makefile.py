@@ -15,7 +15,8 @@ PREREQS = ROOT / "tools/prereqs.sh"
 # Every tool tools/prereqs.sh looks for, with its Debian/Ubuntu package, in the script's order.
 TOOLS = {
     "dockerd": "docker.io", "docker": "docker.io", "debootstrap": "debootstrap", "java": "openjdk-17-jre-headless",
-    "jdeps": "openjdk-17-jdk-headless", "docker-compose": "docker-compose", "cloud-init": "cloud-init", "wrk": "wrk", "losetup": "mount",
+    "jdeps": "openjdk-17-jdk-headless", "docker-compose": "docker-compose", "cloud-init": "cloud-init", "wrk": "wrk",
+    "prometheus": "prometheus", "promtool": "prometheus", "losetup": "mount",
     "mount": "mount", "blkid": "util-linux", "mountpoint": "util-linux", "mkfs.ext4": "e2fsprogs",
     "mkfs.vfat": "dosfstools", "python3": "python3-venv",
 }

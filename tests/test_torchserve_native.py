@@ -24,7 +24,8 @@ from tests.mocks import ROOT
 pytestmark = pytest.mark.torchserve
 PORTS = ServerPorts(inference=18080, management=18081, metrics=18082, grpc_inference=17070, grpc_management=17071)
 BIN = Path(sys.executable).parent
-HEALTHCHECK = ROOT / "components/torchserve_deploy/image/docker/ts-healthcheck.py"
+IMAGE_DIR = ROOT / "components/torchserve_deploy/image/docker"
+HEALTHCHECK = IMAGE_DIR / "ts-healthcheck.py"
 
 
 def non_loopback_ipv4() -> str:
@@ -51,17 +52,28 @@ def server(tmp_path_factory):
                             max_batch_delay_ms=settings.models[0].max_batch_delay_ms),)
     config = run / "config.properties"
     config.write_text(render_config_properties(serving, bind_host="127.0.0.1", ports=PORTS, model_store=str(store)))
+    # Logging as in the image: its log4j2.xml, and its worker hook (the image loads it by ts-observe.pth in
+    # site-packages; here by sitecustomize on PYTHONPATH, which the worker inherits).
+    hook = work / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(f"import sys\nsys.path.append({str(IMAGE_DIR)!r})\n"
+                                           + (IMAGE_DIR / "ts-observe.pth").read_text())
     log = open(run / "ts.log", "w")
     proc = subprocess.Popen([str(BIN / "torchserve"), "--start", "--foreground", "--ts-config", str(config),
-                             "--model-store", str(store), "--ncs"], cwd=run, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"})
+                             "--model-store", str(store), "--ncs", "--log-config", str(IMAGE_DIR / "log4j2.xml")],
+                            cwd=run, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PYTHONPATH": str(hook)})
     keys = run / "key_file.json"
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
             assert proc.poll() is None, "TorchServe exited early:\n" + (run / "ts.log").read_text()[-3000:]
             if keys.exists():
-                k = json.loads(keys.read_text())
+                try:  # TorchServe writes the file in place: a read may catch it half written
+                    k = json.loads(keys.read_text())
+                except ValueError:
+                    time.sleep(0.5)
+                    continue
                 try:
                     r = requests.get(f"http://127.0.0.1:{PORTS.management}/models/demo",
                                      headers={"Authorization": f"Bearer {k['management']['key']}"}, timeout=2)
@@ -150,3 +162,37 @@ def test_healthcheck_renews_an_expired_management_key(server):
     renewed = json.loads(key_file.read_text())
     assert renewed["management"]["key"] != old
     assert renewed["inference"]["key"] == server["keys"]["inference"]["key"]  # clients' key untouched
+
+
+def test_logs_are_json_lines_with_access_records(server):
+    """Every line after the JVM's plain start-up banners is a JSON object; a prediction leaves the frontend's
+    access line (status, latency, model) and the worker's access record under the response's x-request-id."""
+    key = server["keys"]["inference"]["key"]
+    r = requests.post(f"http://127.0.0.1:{PORTS.inference}/predictions/demo", json=SAMPLE, headers=bearer(key),
+                      timeout=30)
+    assert r.status_code == 200, r.text
+    rid = r.headers["x-request-id"]
+    # A request line a client controls, with a raw quote, backslash and percent: still one valid JSON line.
+    with socket.create_connection(("127.0.0.1", PORTS.inference), timeout=5) as s:
+        s.sendall(b'GET /predictions/x%22y"z\\q\\"},{"status":200} HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert s.recv(64).startswith(b"HTTP/1.1 4")
+    records = wait_for_log_records(server["run"] / "ts.log", rid)
+    access = [x for x in records if x.get("logger") == "ts.access" and x.get("request_id") == rid]
+    assert len(access) == 1, records[-20:]
+    a = access[0]
+    assert (a["model"], a["version"], a["status"], a["batch_size"]) == ("demo", "1.0", 200, 1), a
+    assert 0 < a["latency_ms"] < r.elapsed.total_seconds() * 1000 + 1, a
+    front = [x for x in records if x.get("logger") == "ACCESS_LOG" and x.get("status") == 200]
+    assert front and front[-1]["model"] == "demo" and front[-1]["method"] == "POST"
+    assert isinstance(front[-1]["latency_ms"], int)
+
+
+def wait_for_log_records(path, request_id, timeout=20.0):
+    from tests.logs import parse_log_lines
+
+    deadline = time.time() + timeout
+    while True:
+        records = parse_log_lines(path.read_text().splitlines())
+        if any(x.get("request_id") == request_id for x in records) or time.time() > deadline:
+            return records
+        time.sleep(0.5)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from torchserve_deploy.aws.user_data import HostPlan, render_user_data, systemd_quote
+from torchserve_deploy.aws.user_data import HostPlan, render_user_data, systemd_quote, written_files
 from torchserve_deploy.container.spec import ContainerSpec, FileUpload
 
 from tests.mocks import committed_stacks, evaluate_program, named, stack_config
@@ -44,13 +44,13 @@ def test_cloud_init_schema(rendered):
 
 def test_scripts_in_user_data_pass_shellcheck(rendered, tmp_path):
     _, text, _ = rendered
-    scripts = [f for f in yaml.safe_load(text)["write_files"] if f["content"].startswith("#!/bin/sh")]
-    assert {f["path"] for f in scripts} == {"/usr/local/sbin/mount-model-store", "/usr/local/sbin/gpu-host-setup",
-                                            "/usr/local/sbin/torchserve-fetch"}
+    scripts = {path: body for path, body in written_files(text).items() if body.startswith("#!/bin/sh")}
+    assert set(scripts) == {"/usr/local/sbin/mount-model-store", "/usr/local/sbin/gpu-host-setup",
+                            "/usr/local/sbin/torchserve-fetch"}
     paths = []
-    for f in scripts:
-        paths.append(tmp_path / f["path"].rsplit("/", 1)[1])
-        paths[-1].write_text(f["content"])
+    for path, body in scripts.items():
+        paths.append(tmp_path / path.rsplit("/", 1)[1])
+        paths[-1].write_text(body)
     result = subprocess.run([tool("shellcheck"), *map(str, paths)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 

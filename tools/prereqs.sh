@@ -1,6 +1,7 @@
 #!/bin/sh
 # The system prerequisites of `make test` (Debian 12, Ubuntu 22.04/24.04): the Docker engine, debootstrap,
-# Java 17 (and its jdeps), docker-compose, cloud-init, wrk, the loop-device tools of the mount-script test, python3-venv.
+# Java 17 (and its jdeps), docker-compose, cloud-init, wrk, Prometheus (make observe and its test), the loop-device
+# tools of the mount-script test, python3-venv.
 #   all present:                      silent, exit 0
 #   missing, root, apt-get:           apt-get update once, then install exactly the missing packages
 #   missing, not root, apt-get:       print the one install command, exit 1 (before any other work)
@@ -37,6 +38,8 @@ scan() {
     check docker-compose docker-compose
     check cloud-init cloud-init
     check wrk wrk
+    check prometheus prometheus
+    check promtool prometheus
     check losetup mount
     check mount mount
     check blkid util-linux

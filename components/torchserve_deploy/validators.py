@@ -226,6 +226,15 @@ def hostname(key: str, value: object) -> str:
     return full_match(key, value, _HOSTNAME, "a lowercase DNS name such as ml.example.com", "ml.example.com")
 
 
+_EMAIL = re.compile(r"(?=.{3,254}\Z)[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+
+
+def email(key: str, value: object) -> str:
+    """An e-mail address for an SNS subscription: local part and DNS name only (no display name, comments or
+    quoted parts)."""
+    return full_match(key, value, _EMAIL, "an e-mail address like name@example.com", "ml-oncall@example.com")
+
+
 def git_ref(key: str, value: object) -> str:
     """A branch, tag or commit that git cannot read as an option or a range."""
     ref = full_match(key, value, _GIT_REF, "a git branch, tag or commit (letters, digits, '.', '_', '-', '/'; "

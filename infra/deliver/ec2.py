@@ -15,6 +15,7 @@ from torchserve_deploy.aws.gpu_catalog import DLAMI_SSM, UBUNTU_SSM
 from torchserve_deploy.aws.gpu_host import GpuHost, GpuHostArgs
 from torchserve_deploy.aws.inference_keys import InferenceKeys
 from torchserve_deploy.aws.network import Network
+from torchserve_deploy.aws.observability import AlarmTopic, AlarmTopicArgs, Observability
 from torchserve_deploy.aws.user_data import HostPlan, render_user_data
 from torchserve_deploy.image.serving import TorchServeImage
 from torchserve_deploy.model.archive import ModelArchive
@@ -41,6 +42,12 @@ def _ami(e: Ec2Plan) -> tuple[pulumi.Input[str], bool]:
         return e.ami_id, True
     template = DLAMI_SSM if e.ami_route == "dlami" else UBUNTU_SSM
     return aws.ssm.get_parameter_output(name=template.format(version=e.ubuntu_version)).value, False
+
+
+def alarm_topic(e: Ec2Plan) -> AlarmTopic:
+    return AlarmTopic("alarms", AlarmTopicArgs(name=f"{e.observe.prefix}-alarms",
+                                               account_id=aws.get_caller_identity_output().account_id,
+                                               email=e.alarm_email, tags=e.tags))
 
 
 def _deployer_arn() -> pulumi.Output[str]:
@@ -88,3 +95,8 @@ class Ec2Delivery:
             root_volume_gb=e.root_volume_gb, kms_key_arn=kms_arn,
             log_retention_days=e.log_retention_days, tags=e.tags,
         ), opts=pulumi.ResourceOptions(depends_on=[image]))
+        topic = alarm_topic(e)
+        self.observability = Observability("observability", replace(
+            e.observe, topic_arn=topic.topic_arn, instance_id=self.host.instance_id,
+            load_balancer_arn_suffix=self.edge.load_balancer_arn_suffix if self.edge else None,
+            target_group_arn_suffix=self.edge.target_group_arn_suffix if self.edge else None))

@@ -14,13 +14,14 @@ from torchserve_deploy.aws.fleet import SERVER, FleetArgs, TorchServeFleet
 from torchserve_deploy.aws.gpu_catalog import ECS_GPU_SSM
 from torchserve_deploy.aws.inference_keys import InferenceKeys
 from torchserve_deploy.aws.network import Network
+from torchserve_deploy.aws.observability import Observability
 from torchserve_deploy.constants import CONTAINER_MODEL_STORE
 from torchserve_deploy.container.ecs import render_container_definition, render_container_definitions
 from torchserve_deploy.image.serving import TorchServeImage
 from torchserve_deploy.model.archive import ModelArchive
 from torchserve_deploy.serve.server import build_server_spec, config_in_env
 
-from infra.deliver.ec2 import _deployer_arn, _kms_arn
+from infra.deliver.ec2 import _deployer_arn, _kms_arn, alarm_topic
 from infra.plan import Plan
 
 SERVER_MEMORY_MB, SYNC_MEMORY_MB = 4096, 256
@@ -56,6 +57,7 @@ class FleetDelivery:
         definitions = pulumi.Output.all(image.image_id, sync_image.image_id, bucket.bucket_name).apply(
             lambda a: container_definitions(plan, a[0], a[1], a[2], bucket.prefix))
         ami = e.ami_id or aws.ssm.get_parameter_output(name=ECS_GPU_SSM).value
+        topic = alarm_topic(e)
         self.fleet = TorchServeFleet("fleet", FleetArgs(
             cluster_name=f.cluster_name, instance_type=e.instance_type, ami_id=ami, pin_ami=bool(e.ami_id),
             vpc_id=network.vpc_id,
@@ -67,4 +69,10 @@ class FleetDelivery:
             scaling=f.scaling, inference_port=plan.server.host_ports.inference,
             health_port=plan.server.host_ports.health, model_prefix=bucket.prefix, kms_key_arn=kms_arn,
             log_retention_days=e.log_retention_days, root_volume_gb=e.root_volume_gb, tags=e.tags,
+            alarm_topic_arn=topic.topic_arn,
         ), opts=pulumi.ResourceOptions(depends_on=[image, sync_image, *archives]))
+        self.observability = Observability("observability", replace(
+            e.observe, topic_arn=topic.topic_arn, cluster_name=self.fleet.cluster_name,
+            service_name=self.fleet.service_name, rollout_alarms=self.fleet.alarms,
+            load_balancer_arn_suffix=self.edge.load_balancer_arn_suffix,
+            target_group_arn_suffix=self.edge.target_group_arn_suffix))

@@ -99,3 +99,16 @@ class Ec2Section(Section):
     kms_key_id: Annotated[str, check(lambda k, x: x == "" or limits.kms_key(k, x)), K(
         "ec2: KMS key for the volumes and bucket; empty uses AWS-managed encryption.", "a KMS key ID, ARN or alias",
         "alias/torchserve", hosts=CLOUD)] = ""
+    alarm_email: Annotated[str, check(lambda k, x: x == "" or v.email(k, x)), K(
+        "ec2/fleet: an e-mail address subscribed to the stack's alarm topic (SNS asks it to confirm once); empty: "
+        "the topic only (subscribe a pager or chat integration to it).", "an e-mail address", "ml-oncall@example.com",
+        hosts=CLOUD)] = ""
+    alarm_p99_ms: Annotated[int, Field(ge=10, le=120000), K(
+        "ec2, edge alb: p99 target response time (ms) above which the latency alarm fires (a fleet uses "
+        "fleetP99AlarmMs, its rollout alarm).", "an integer from 10 to 120000", "1000", hosts=(EC2,))] = 1000
+    alarm_error_rate_percent: Annotated[int, Field(ge=1, le=100), K(
+        "ec2/fleet, edge alb: share of requests answered 5xx by the targets (%) at which the error-rate alarm "
+        "fires.", "an integer from 1 to 100", "5", hosts=CLOUD)] = 5
+    alarm_gpu_memory_percent: Annotated[int, Field(ge=50, le=100), K(
+        "ec2: GPU memory in use (%, the CloudWatch agent's nvidia_gpu metrics) at which the GPU memory alarm "
+        "fires.", "an integer from 50 to 100", "90", hosts=(EC2,))] = 90

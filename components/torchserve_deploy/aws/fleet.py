@@ -70,6 +70,8 @@ class FleetArgs:
     kms_key_arn: pulumi.Input[str] | None = None
     log_retention_days: int = 30
     root_volume_gb: int = 100
+    alarm_topic_arn: pulumi.Input[str] | None = None
+    """Where the rollout alarms notify (the stack's AlarmTopic)."""
     tags: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
@@ -113,7 +115,7 @@ class TorchServeFleet(pulumi.ComponentResource):
                                                      default_capacity_provider_strategies=strategy, opts=child)
         task = self._task_definition(name, args, tags)
         self.alarms = alarms(name, args.scaling, args.load_balancer_arn_suffix, args.target_group_arn_suffix, self, tags,
-                             args.cluster_name)
+                             args.cluster_name, args.alarm_topic_arn)
         self.service = aws.ecs.Service(
             f"{name}-service", name=args.cluster_name, cluster=self.cluster.arn, task_definition=task.arn,
             desired_count=args.scaling.min_tasks,

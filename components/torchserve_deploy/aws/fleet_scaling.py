@@ -20,22 +20,25 @@ class ScalingArgs:
 
 
 def alarms(name: str, args: ScalingArgs, lb_suffix: pulumi.Input[str], tg_suffix: pulumi.Input[str],
-           parent: pulumi.Resource, tags: dict[str, str], prefix: str) -> list[aws.cloudwatch.MetricAlarm]:
-    """Target 5xx per minute and p99 response time, on this edge's target group only (named `<prefix>-…`)."""
+           parent: pulumi.Resource, tags: dict[str, str], prefix: str,
+           topic_arn: pulumi.Input[str] | None = None) -> list[aws.cloudwatch.MetricAlarm]:
+    """Target 5xx per minute and p99 response time, on this edge's target group only (named `<prefix>-…`);
+    they notify the stack's alarm topic when given (aws/observability.py shows them on the dashboard)."""
     child = pulumi.ResourceOptions(parent=parent)
     dimensions = {"LoadBalancer": lb_suffix, "TargetGroup": tg_suffix}
+    actions = [topic_arn] if topic_arn is not None else None
     return [
         aws.cloudwatch.MetricAlarm(
             f"{name}-5xx", name=f"{prefix}-target-5xx", namespace="AWS/ApplicationELB", metric_name="HTTPCode_Target_5XX_Count",
             dimensions=dimensions, statistic="Sum", period=60, evaluation_periods=2, datapoints_to_alarm=2,
             threshold=args.errors_alarm_count, comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching", tags=tags,
+            treat_missing_data="notBreaching", tags=tags, alarm_actions=actions, ok_actions=actions,
             alarm_description="TorchServe targets answer 5xx: a rollout in progress rolls back", opts=child),
         aws.cloudwatch.MetricAlarm(
             f"{name}-p99", name=f"{prefix}-p99-latency", namespace="AWS/ApplicationELB", metric_name="TargetResponseTime",
             dimensions=dimensions, extended_statistic="p99", period=60, evaluation_periods=3, datapoints_to_alarm=3,
             threshold=args.p99_alarm_ms / 1000, comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching", tags=tags,
+            treat_missing_data="notBreaching", tags=tags, alarm_actions=actions, ok_actions=actions,
             alarm_description="p99 latency over target: a rollout in progress rolls back", opts=child),
     ]
 

@@ -15,7 +15,7 @@ def assume_ec2() -> str:
 
 
 def host_policy(ecr_arn: str, bucket_arn: str, prefix: str, log_group_arn: str, kms_key_arn: str | None) -> str:
-    """Pull one repository, read one bucket prefix, write one log group; decrypt with the stack's key when
+    """Pull one repository, read one bucket prefix, write one log group and the agent's GPU metrics; decrypt with the stack's key when
     its objects are KMS-encrypted."""
     statements: list[dict[str, object]] = [
         {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
@@ -26,6 +26,9 @@ def host_policy(ecr_arn: str, bucket_arn: str, prefix: str, log_group_arn: str, 
         {"Sid": "ModelsRead", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/{prefix}*"},
         {"Sid": "ContainerLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": f"{log_group_arn}:*"},
+        # The CloudWatch agent's GPU metrics, in its namespace only (PutMetricData has no resource ARN).
+        {"Sid": "GpuMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+         "Condition": {"StringEquals": {"cloudwatch:namespace": "CWAgent"}}},
     ]
     if kms_key_arn:
         statements.append({"Sid": "ModelsDecrypt", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn})

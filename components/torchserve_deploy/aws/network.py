@@ -2,7 +2,7 @@
 
 Created (no `vpc_id`): a VPC over `cidr` in two AZs with public subnets (the load balancer only; an
 internet gateway) and private subnets (hosts; no route to the internet), plus the hosts' way to AWS APIs:
-`egress` endpoints (interface endpoints for ECR api/dkr, CloudWatch Logs, SSM, ssmmessages, ec2messages,
+`egress` endpoints (interface endpoints for ECR api/dkr, CloudWatch Logs and metrics, SSM, ssmmessages, ec2messages,
 Secrets Manager, and the S3 gateway endpoint) or nat (one NAT gateway, for hosts that install packages).
 Existing (`vpc_id` given): the given subnets, looked up for their AZs; egress is the VPC's own business.
 
@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from torchserve_deploy.errors import ValidationError
 
-INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "ssm", "ssmmessages", "ec2messages", "secretsmanager")
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "monitoring", "ssm", "ssmmessages", "ec2messages", "secretsmanager")
 AZ_COUNT = 2
 
 

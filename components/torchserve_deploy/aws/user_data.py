@@ -3,11 +3,14 @@
 The container is the `docker run` rendering of the same ContainerSpec the local host runs; its
 files (config.properties) are written beside it and bind-mounted read-only. Units:
   model-store.service     mount the EBS model store (formats only a blank volume)      every boot
-  gpu-host-setup.service  driver/toolkit (ubuntu route) or verify only (dlami); ready marker
+  gpu-host-setup.service  driver/toolkit (ubuntu route) or verify only (dlami); the CloudWatch agent (GPU
+                          metrics); ready marker
   torchserve.service      pull the image from ECR, sync .mar files from S3, run the container
 """
 from __future__ import annotations
 
+import base64
+import gzip
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from torchserve_deploy.aws.ebs_store import MODEL_STORE_DIR
+from torchserve_deploy.aws.observability import AGENT_CONFIG, agent_config
 from torchserve_deploy.container.docker_run import render_docker_run
 from torchserve_deploy.container.spec import ContainerSpec, files_as_mounts
 from torchserve_deploy.errors import ValidationError
@@ -106,11 +110,23 @@ def host_env(plan: HostPlan) -> str:
     values = {"AMI_ROUTE": plan.ami_route, "DRIVER_BRANCH": plan.driver_branch, "DRIVER_FLAVOR": plan.driver_flavor,
               "IMAGE": plan.image, "REGISTRY": plan.registry, "REGION": plan.region,
               "MODEL_BUCKET": plan.model_bucket, "MODEL_PREFIX": plan.model_prefix, "MODEL_STORE_DIR": MODEL_STORE_DIR,
-              "READY_MARKER": READY_MARKER}
+              "READY_MARKER": READY_MARKER, "CWAGENT_CONFIG": AGENT_CONFIG}
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
 
 
 USER_DATA_LIMIT = 16384  # EC2's limit on raw user data
+
+
+def _packed(text: str) -> str:
+    """gzip (no timestamp: same text, same bytes) then base64."""
+    return base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+
+
+def written_files(user_data: str) -> dict[str, str]:
+    """path → content of each write_files entry of rendered user data, as cloud-init writes it."""
+    doc = yaml.safe_load(user_data.split("\n", 1)[1])
+    return {f["path"]: gzip.decompress(base64.b64decode(f["content"])).decode() if f.get("encoding") == "gz+b64"
+            else f["content"] for f in doc["write_files"]}
 
 
 def render_user_data(plan: HostPlan) -> str:
@@ -118,9 +134,11 @@ def render_user_data(plan: HostPlan) -> str:
     spec, files = files_as_mounts(plan.spec, f"{CONFIG_DIR}/files")
     run_argv = render_docker_run(spec, plan.image, supervised=True, docker="/usr/bin/docker")
     write_files = [{"path": f"{CONFIG_DIR}/host.env", "permissions": "0600", "content": host_env(plan)}]
-    write_files += [{"path": f"/usr/local/sbin/{name}", "permissions": "0755", "content": (HOST_DIR / src).read_text()}
-                    for name, src in SCRIPTS.items()]
+    # The scripts travel gzipped (cloud-init's gz+b64 encoding): EC2 allows 16 KiB of user data.
+    write_files += [{"path": f"/usr/local/sbin/{name}", "permissions": "0755", "encoding": "gz+b64",
+                     "content": _packed((HOST_DIR / src).read_text())} for name, src in SCRIPTS.items()]
     write_files += [{"path": path, "permissions": "0644", "content": content} for path, content in sorted(files.items())]
+    write_files.append({"path": AGENT_CONFIG, "permissions": "0644", "content": agent_config()})
     write_files += [{"path": f"/etc/systemd/system/{unit}", "permissions": "0644", "content": text}
                     for unit, text in _units(plan, run_argv).items()]
     config = {

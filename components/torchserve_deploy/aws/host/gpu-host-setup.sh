@@ -37,6 +37,27 @@ install_ubuntu() {
     touch "$state/installed"
 }
 
+# The CloudWatch agent from AWS's bucket in this region (reachable through the S3 gateway endpoint), its
+# signing key checked against the fingerprint AWS publishes before the package's signature is verified.
+# Called in a condition (errexit is off there), so every step returns on failure itself.
+CWAGENT_KEY=937616F3450B7D806CBD9725D58167303B789C72
+install_cloudwatch_agent() {
+    [ -x /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl ] && return 0
+    base="https://amazoncloudwatch-agent-${REGION}.s3.${REGION}.amazonaws.com"
+    dir=$(mktemp -d) || return 1
+    export GNUPGHOME="$dir/gnupg"
+    mkdir -m 700 "$GNUPGHOME" || return 1
+    curl -fsSL -o "$dir/key.gpg" "$base/assets/amazon-cloudwatch-agent.gpg" || return 1
+    curl -fsSL -o "$dir/agent.deb" "$base/ubuntu/amd64/latest/amazon-cloudwatch-agent.deb" || return 1
+    curl -fsSL -o "$dir/agent.deb.sig" "$base/ubuntu/amd64/latest/amazon-cloudwatch-agent.deb.sig" || return 1
+    gpg --batch --quiet --import "$dir/key.gpg" || return 1
+    gpg --batch --with-colons --fingerprint | grep -q "^fpr:*${CWAGENT_KEY}:" \
+        || { echo "gpu-host-setup: the CloudWatch agent's key is not $CWAGENT_KEY" >&2; return 1; }
+    gpg --batch --verify "$dir/agent.deb.sig" "$dir/agent.deb" || return 1
+    dpkg -i "$dir/agent.deb" || return 1
+    rm -rf "$dir"
+}
+
 if [ "$AMI_ROUTE" = "ubuntu" ] && [ ! -f "$state/installed" ]; then
     install_ubuntu
     # New modules load from the next boot (the module package may also bring a newer AWS kernel).
@@ -49,6 +70,11 @@ if [ "$AMI_ROUTE" = "ubuntu" ] && [ ! -f "$state/installed" ]; then
 fi
 
 nvidia-smi
+# GPU metrics: not fatal (serving does not depend on them), but said loudly (no GPU alarm or dashboard data).
+if ! install_cloudwatch_agent || ! /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl \
+        -a fetch-config -m ec2 -s -c "file:$CWAGENT_CONFIG"; then
+    echo "gpu-host-setup: WARNING: the CloudWatch agent is not running: no GPU metrics" >&2
+fi
 docker info --format '{{json .Runtimes}}' | grep -q nvidia || { echo "gpu-host-setup: docker has no nvidia runtime" >&2; exit 1; }
 /usr/local/sbin/torchserve-fetch image
 docker run --rm --gpus all --network none --entrypoint nvidia-smi "$IMAGE" -L

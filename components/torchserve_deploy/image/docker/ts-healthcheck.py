@@ -7,7 +7,9 @@ API (loopback, inside the container) about each model instead.
 usage: ts-healthcheck [MODEL ...]            (no names: every registered model, and at least one)
        ts-healthcheck --serve PORT [MODEL ...]  token-free HTTP endpoint: GET /healthz answers 200 when
                                                healthy, 503 with the problems otherwise (for load
-                                               balancers, which cannot send TorchServe's key)
+                                               balancers, which cannot send TorchServe's key); GET
+                                               /metrics the same as Prometheus gauges (workers per
+                                               model and state, model and server health)
 
 With token authorization on, it reads the management key from key_file.json; when that key has
 expired it asks TorchServe for a new one with the API key (POST /token?type=management), which
@@ -64,30 +66,70 @@ def _management_token() -> str | None:
     return keys["management"]["key"]
 
 
-def check(expected: list[str]) -> list[str]:
-    """Problems found; empty means healthy."""
+def worker_states(expected: list[str]) -> dict[str, list[str] | None]:
+    """Each model's worker states (None: not registered); every registered model when none are named."""
     token = _management_token()
     if not expected:
         listed = _request("/models?limit=1000", token) or {}
         expected = [m["modelName"] for m in listed.get("models", [])]
-        if not expected:
-            return ["no model is registered"]
-    problems = []
+    states: dict[str, list[str] | None] = {}
     for name in expected:
         try:
             versions = _request(f"/models/{name}", token) or []
         except urllib.error.HTTPError as err:
             if err.code == 404:
-                problems.append(f"model {name}: not registered (missing or corrupt .mar? see the container log)")
+                states[name] = None
                 continue
             raise
-        workers = [w for version in versions for w in version.get("workers", [])]
-        ready = sum(1 for w in workers if w.get("status") == "READY")
+        states[name] = [w.get("status", "?") for version in versions for w in version.get("workers", [])]
+    return states
+
+
+def check(expected: list[str]) -> list[str]:
+    """Problems found; empty means healthy."""
+    states = worker_states(expected)
+    if not states:
+        return ["no model is registered"]
+    problems = []
+    for name, workers in states.items():
+        if workers is None:
+            problems.append(f"model {name}: not registered (missing or corrupt .mar? see the container log)")
+            continue
+        ready = workers.count("READY")
         if not workers or ready < len(workers):
-            states = ",".join(sorted({w.get("status", "?") for w in workers})) or "none"
-            problems.append(f"model {name}: {ready}/{len(workers)} workers READY (states: {states}; "
-                            "if this persists, the archive or its handler fails to load: see the container log)")
+            problems.append(f"model {name}: {ready}/{len(workers)} workers READY (states: "
+                            f"{','.join(sorted(set(workers))) or 'none'}; if this persists, the archive or its "
+                            "handler fails to load: see the container log)")
     return problems
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def prometheus_text(models: list[str]) -> str:
+    """The health signal as Prometheus gauges: workers per model and state, each model's and the server's
+    health (TorchServe exports no worker counts; its own /metrics is on the metrics port)."""
+    def family(name: str, help_text: str, samples: list[str]) -> list[str]:
+        return [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", *samples]
+
+    try:
+        states = worker_states(models)
+    except (OSError, ValueError, KeyError):
+        states = None
+    workers, ready = [], []
+    for name, found in sorted((states or {}).items()):
+        for status in sorted(set(found or [])):
+            workers.append(f'torchserve_workers{{model="{_label(name)}",status="{_label(status)}"}} '
+                           f"{(found or []).count(status)}")
+        ready.append(f'torchserve_model_ready{{model="{_label(name)}"}} '
+                     f"{int(bool(found) and all(w == 'READY' for w in found or []))}")
+    healthy = bool(states) and all(f and all(x == "READY" for x in f) for f in (states or {}).values())
+    return "\n".join([
+        *family("torchserve_workers", "TorchServe workers per model and state (management API).", workers),
+        *family("torchserve_model_ready", "1 when the model is registered and all its workers are READY.", ready),
+        *family("torchserve_healthy", "1 when /healthz answers healthy.", [f"torchserve_healthy {int(healthy)}"]),
+        ""])
 
 
 def problems_now(models: list[str]) -> list[str]:
@@ -98,18 +140,24 @@ def problems_now(models: list[str]) -> list[str]:
 
 
 def serve(port: int, models: list[str]) -> None:
-    """The health endpoint: it reveals health only (no keys, no model API), so it needs no token."""
+    """The health endpoint: it reveals health only (no keys, no model API, no request data), so it needs no
+    token: /healthz (JSON, 200 or 503) and /metrics (Prometheus gauges)."""
     import http.server
 
     class Health(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path.split("?")[0] != "/healthz":
+            path = self.path.split("?")[0]
+            if path == "/metrics":
+                body, code, kind = prometheus_text(models).encode(), 200, "text/plain; version=0.0.4"
+            elif path == "/healthz":
+                problems = problems_now(models)
+                body = json.dumps({"status": "unhealthy" if problems else "healthy", "problems": problems}).encode()
+                code, kind = (503 if problems else 200), "application/json"
+            else:
                 self.send_error(404)
                 return
-            problems = problems_now(models)
-            body = json.dumps({"status": "unhealthy" if problems else "healthy", "problems": problems}).encode()
-            self.send_response(503 if problems else 200)
-            self.send_header("Content-Type", "application/json")
+            self.send_response(code)
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -16,7 +16,7 @@ import py_compile
 import sys
 
 WORKER_PATH = ("torch", "ts.model_service_worker", "ts.torch_handler.base_handler", "ts.handler_utils.timer",
-               "ts.metrics.metric_collector", "numpy", "yaml")
+               "ts.metrics.metric_collector", "numpy", "yaml", "ts_observe")
 
 
 def main() -> int:
