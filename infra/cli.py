@@ -1,7 +1,7 @@
 """The Makefile's one CLI: python -m infra.cli <command> --stack <name>, over Pulumi's Automation API.
 
 check: the quick checks before anything slow (Python 3.11+, a committed stack, its state backend, a Docker engine
-answering: every stack builds its image here); standard library only, so it runs before the virtualenv exists.
+answering: every stack builds its image here, and whether it takes healthStartIntervalS); standard library only.
 up, preview (--diff), destroy: Pulumi's, streaming its output (up creates the stack on first use). outputs: the
 stack's outputs as JSON. smoke: every model's sample request (infra/smoke.py). token: a local stack's key.
 
@@ -109,7 +109,8 @@ def cmd_check(a: argparse.Namespace) -> int:
     python = check_python()
     url, _ = backend(a, quick=True)
     engine = check_docker()
-    print(f"ok: Python {python}, stack {a.stack} (state: {url}), Docker engine {engine}")
+    hint = ", which accepts healthStartIntervalS" if (m := engine.split(".")[0]).isdigit() and int(m) >= 25 else ""
+    print(f"ok: Python {python}, stack {a.stack} (state: {url}), Docker engine {engine}{hint}")
     return 0
 
 

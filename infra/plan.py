@@ -185,6 +185,7 @@ def _server(s: Settings, models: tuple[ModelPlan, ...], image_ref: str, store: M
         inference_bind=sv.inference_bind, metrics_bind=sv.metrics_bind, grpc_inference_bind=sv.grpc_inference_bind,
         shm_size_mb=s.shm_size_mb, ulimit_memlock=sv.ulimit_memlock, ulimit_stack=sv.ulimit_stack, gpus=s.gpus,
         token_auth=sv.token_auth and not edge_checks_keys(s), token_expiration_min=sv.token_expiration_min,
+        health_start_interval_s=sv.health_start_interval_s,
         restart=sv.restart_policy,
         log_max_size_mb=s.log_max_size_mb, log_max_files=sv.log_max_files,
         labels=_labels(s) + ((MODELS_LABEL, digests),), log=log,

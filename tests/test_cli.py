@@ -388,7 +388,13 @@ def test_check_passes(env, capsys):
     code, out, _ = run_cli(capsys, "check", "--stack", "dev")
     assert code == 0
     assert out.startswith(f"ok: Python {'.'.join(map(str, sys.version_info[:3]))}, stack dev (state: file://")
-    assert out.rstrip().endswith("Docker engine 99.0.0")
+    assert out.rstrip().endswith("Docker engine 99.0.0, which accepts healthStartIntervalS")
+
+
+def test_check_on_an_engine_before_25_offers_no_start_interval(env, capsys):
+    fake_docker(env.bin, DOCKER_OK.replace("99.0.0", "20.10.24"))
+    code, out, _ = run_cli(capsys, "check", "--stack", "dev")
+    assert code == 0 and out.rstrip().endswith("Docker engine 20.10.24")
 
 
 def test_check_python_version(env, capsys, monkeypatch):

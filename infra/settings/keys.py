@@ -96,6 +96,11 @@ class ServerSection(Section):
     health_port: Annotated[Port, K("Host port of the token-free health endpoint (GET /healthz: 200 only when every "
                                    "model's workers are READY), published beside inference.", PORT_ALLOWED,
                                    "8090")] = 8090
+    health_start_interval_s: Annotated[int, Field(ge=0, le=60), K(
+        "Docker engine 25 or later: seconds between health probes during the start period, so the container (and "
+        "pulumi up) turns healthy about that long after the models are READY instead of up to a whole interval "
+        "later; 0 leaves it unset (older engines refuse it: make deploy's check says which you have).",
+        "an integer from 0 to 60", "1", hosts=(LOCAL,))] = 0
     shm_size: Annotated[str, check(lambda k, x: v.size_to_mb(k, x, low_mb=16, high_mb=256 * 1024)), K(
         "Size of /dev/shm, e.g. 512m or 1g (16m to 256g).", "a size from 16m to 256g", "1g")] = "1g"
     ulimit_memlock: Annotated[int, Field(ge=-1, le=2**40), check(v.memlock),

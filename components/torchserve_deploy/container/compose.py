@@ -107,6 +107,8 @@ def service(svc: ComposeService, base: Path, files_dir: str) -> tuple[dict[str, 
         out["healthcheck"] = {"test": ["CMD", *hc.test], "interval": f"{hc.interval_s}s",
                               "timeout": f"{hc.timeout_s}s", "start_period": f"{hc.start_period_s}s",
                               "retries": hc.retries}
+        if hc.start_interval_s:
+            out["healthcheck"]["start_interval"] = f"{hc.start_interval_s}s"
     out["restart"] = s.restart
     out["logging"] = {"driver": s.log.driver, "options": dict(s.log.options)}
     if s.labels:

@@ -53,6 +53,8 @@ def render_docker_run(spec: ContainerSpec, image: str | None = None, *, detach: 
         argv += ["--health-cmd", " ".join(hc.test), "--health-interval", f"{hc.interval_s}s",
                  "--health-timeout", f"{hc.timeout_s}s", "--health-start-period", f"{hc.start_period_s}s",
                  "--health-retries", str(hc.retries)]
+        if hc.start_interval_s:
+            argv += ["--health-start-interval", f"{hc.start_interval_s}s"]
     entrypoint = list(spec.entrypoint)
     if entrypoint:
         argv += ["--entrypoint", entrypoint[0]]

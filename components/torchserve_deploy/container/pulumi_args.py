@@ -75,6 +75,7 @@ def render_container_args(spec: ContainerSpec, image: pulumi.Input[str] | None =
             timeout=_duration(hc.timeout_s),
             start_period=_duration(hc.start_period_s),
             retries=hc.retries,
+            start_interval=_duration(hc.start_interval_s) if hc.start_interval_s else None,
         )
         # `pulumi up` returns only once the container is healthy, i.e. every model is READY.
         args["wait"] = True

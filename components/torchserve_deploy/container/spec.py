@@ -62,6 +62,8 @@ class Healthcheck:
     timeout_s: int = 5
     start_period_s: int = 60
     retries: int = 3
+    start_interval_s: int = 0
+    """Probe spacing during the start period (Docker engine 25 and later only); 0 leaves it unset."""
 
 
 @dataclass(frozen=True)

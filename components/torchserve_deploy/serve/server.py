@@ -87,6 +87,8 @@ class TorchServeServerArgs:
     gpus: str | None = None
     token_auth: bool = True
     token_expiration_min: int = 60
+    health_start_interval_s: int = 0
+    """Healthcheck probe spacing during start (Docker engine 25+); 0 leaves it unset."""
     restart: str = "unless-stopped"
     log_max_size_mb: int = 10
     log_max_files: int = 3
@@ -115,6 +117,8 @@ class TorchServeServerArgs:
             v.bind_address(arg + name, getattr(self, name))
         v.gpus(arg + "gpus", self.gpus or "")
         v.one_of(arg + "restart", self.restart, v.RESTART_POLICIES)
+        v.int_range(arg + "health_start_interval_s", self.health_start_interval_s, 0, 60,
+                    "a number of seconds (0 leaves it unset)")
         if self.shm_size_mb < 1:
             raise ValidationError(arg + "shm_size_mb", self.shm_size_mb, "at least 1 (MiB)", "use 1024")
         if self.files_dir is not None and not self.files_dir.is_absolute():
@@ -160,7 +164,7 @@ def build_server_spec(args: TorchServeServerArgs) -> ContainerSpec:
         shm_size_mb=args.shm_size_mb,
         gpus=args.gpus,
         user=CONTAINER_USER,
-        healthcheck=Healthcheck(test=(HEALTHCHECK_BIN, *names)),
+        healthcheck=Healthcheck(test=(HEALTHCHECK_BIN, *names), start_interval_s=args.health_start_interval_s),
         restart=args.restart,
         log=args.log or LogConfig(options=(("max-file", str(args.log_max_files)),
                                            ("max-size", f"{args.log_max_size_mb}m"))),
