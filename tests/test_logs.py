@@ -8,6 +8,9 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
 
 from tests.logs import parse_log_lines
 from tests.mocks import ROOT
@@ -135,3 +138,42 @@ def test_log4j2_worker_filter_admits_only_hook_records():
     for plain in ("[PID]42", "Torch worker started.", '{"time": "x"', '{"time":"1","level":"I","logger":"a\x01"}',
                   "Traceback (most recent call last):"):
         assert not regex.fullmatch(plain), plain
+
+
+@pytest.mark.torchserve
+def test_log4j2_config_on_torchserves_own_log4j(tmp_path):
+    """The image's log4j2.xml under the log4j/slf4j inside TorchServe's jar (compiled probe, Java 17): every line
+    is one JSON object whatever the message holds (quotes, newlines, control characters, a stack trace), the
+    access line is split only when safe, worker JSON passes through, worker text is wrapped, and the frontend's
+    copy of each metrics line is dropped."""
+    import shutil
+
+    from ts import __file__ as ts_init
+
+    jar = str(Path(ts_init).parent / "frontend/model-server.jar")
+    javac = shutil.which("javac")
+    assert javac, "javac is missing: apt-get install openjdk-17-jdk-headless (make test's prereqs install it)"
+    probe = tmp_path / "LogProbe.java"
+    probe.write_text((ROOT / "tests/fixtures/log4j/LogProbe.java").read_text())
+    subprocess.run([javac, "-cp", jar, "-d", str(tmp_path), str(probe)], check=True, timeout=120)
+    worker_json = '{"time":"2026-01-01T00:00:00.000Z","level":"INFO","logger":"h","message":"m"}'
+    args = ['front|say "hi"\nsecond line\x01\t\\', "error|failed",
+            'access|/127.0.0.1:1 "POST /predictions/demo/2.0?a=%20b HTTP/1.1" 503 7',
+            'access|/127.0.0.1:1 "GET /predictions/x"},{"status":200} HTTP/1.1" 400 0',
+            f"model|{worker_json}", 'model|{"time":"1","level":"INFO","logger":"x\x02"}', "model|plain print",
+            "wlc|result=[METRICS]HandlerTime.Milliseconds:1.0|#ModelName:demo", "wlc|Stopped Scanner"]
+    out = subprocess.run(["java", "-cp", f"{jar}:{tmp_path}",
+                          f"-Dlog4j.configurationFile={IMAGE_DIR / 'log4j2.xml'}", "LogProbe", *args],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    records = parse_log_lines((out.stdout + out.stderr).splitlines(), extra_plain=())
+    assert len(records) == 8, records  # 9 messages, the metrics copy dropped
+    front, error, split, unsafe, passed, forged, wrapped, scanner = records
+    assert front["message"] == 'say "hi"\nsecond line\x01\t\\' and front["thread"] == "main"
+    assert error["level"] == "ERROR" and "IllegalStateException" in error["error"] and "line two" in error["error"]
+    assert (split["model"], split["version"], split["status"], split["latency_ms"]) == ("demo", "2.0", 503, 7)
+    assert unsafe["message"].startswith("/127.0.0.1:1") and "status" not in unsafe
+    assert passed == json.loads(worker_json)
+    assert forged["logger"] == "MODEL_LOG" and forged["message"].endswith('"x\x02"}')
+    assert wrapped == {**wrapped, "logger": "MODEL_LOG", "message": "plain print"}
+    assert scanner["message"] == "Stopped Scanner"
