@@ -14,7 +14,7 @@ import sys
 from bench import images, machine, plots, redeploy, serving
 from bench.configs import p99_bound_ms
 from bench.results import REPORT, write
-from bench.tune_search import Result, Trial
+from bench.tune_search import TRIAL_FIELDS, Result, Trial
 
 NOTES = """
 ## What the generated configuration changes, and why
@@ -38,8 +38,12 @@ choice to its stock value; their ratio against the generated config is that choi
 - **`metrics_mode=prometheus`** (stock `log`): metrics are served on 8082 instead of written as log lines
   for every request, and `/metrics` is not empty.
 - **Token auth on** (stock: off in upstream's image): the row "token auth off" shows what security costs.
-- Unchanged from TorchServe's defaults: netty threads, JVM flags, OMP threads (TorchServe sets them per
-  worker from the core count), async logging — measured not worth a default here or not safe on every host.
+- Unchanged from TorchServe's defaults: netty threads, JVM flags, async logging — measured not worth a
+  default here or not safe on every host.
+- **Torch threads per worker and the CPU launcher** stay at TorchServe's defaults in the generated config
+  (torch's one thread per core in every worker; no pinning): TorchServe itself sets neither per worker. With
+  several workers on a CPU that oversubscribes the cores, so `make tune` sweeps them: each worker count
+  with and without its share of the cores as `torchThreads`, then the CPU launcher (`cpuLauncher`).
 """
 
 
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = REPORT.parent / "bench"
     pictures = plots.serving({m: runs for m, runs in raw.items() if m not in ("demo-overhead", "tuning")}, folder)
     for name, tuning in raw["tuning"].items():
-        results = [Result(Trial(**{k: t[k] for k in ("workers", "batch_size", "max_batch_delay_ms")}), t["rps"],
+        results = [Result(Trial(**{k: t[k] for k in TRIAL_FIELDS if k in t}), t["rps"],
                           t["p50_ms"], t["p99_ms"]) for t in tuning["trials"]]
         winner = next(r for r in results if vars(r.trial) == tuning["recommended"])
         pictures.append(plots.sweep(name, results, winner, p99_bound_ms(), folder / f"tune-{name}.png"))

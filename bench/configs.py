@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torchserve_deploy.model.archive import ModelSource
-from torchserve_deploy.serve.config_properties import ModelServing, render_config_properties
+from torchserve_deploy.serve.config_properties import ModelServing, render_config_properties, torch_threads_env
 
 from bench.tune_search import Trial
 from infra.settings import load_settings
@@ -68,17 +68,22 @@ def generated_config(model: str, **serving) -> str:
 
 def static_trial() -> Trial:
     """The dev stack's static default (what the generated config serves)."""
-    m = load_settings({}, stack="dev", root=ROOT).models[0]
-    return Trial(m.workers, m.batch_size, m.max_batch_delay_ms)
+    s = load_settings({}, stack="dev", root=ROOT)
+    m = s.models[0]
+    return Trial(m.workers, m.batch_size, m.max_batch_delay_ms, m.torch_threads, s.server.cpu_launcher)
 
 
 def p99_bound_ms() -> int:
     return load_settings({}, stack="dev", root=ROOT).defaults.p99_target_ms
 
 
-def tuned_config(model: str, trial: Trial) -> str:
-    return generated_config(model, min_workers=trial.workers, max_workers=trial.workers, batch_size=trial.batch_size,
-                            max_batch_delay_ms=trial.max_batch_delay_ms)
+def trial_serving(name: str, trial: Trial, response_timeout_s: int = 120) -> tuple[str, str]:
+    """What one tuner trial serves, as a stack with those settings declares it: (config.properties, the
+    TS_TORCH_THREADS value for the image's worker hook, "" for torch's default)."""
+    model = ModelServing(name, min_workers=trial.workers, max_workers=trial.workers, batch_size=trial.batch_size,
+                         max_batch_delay_ms=trial.max_batch_delay_ms, response_timeout_s=response_timeout_s,
+                         torch_threads=trial.torch_threads)
+    return render_config_properties((model,), cpu_launcher=trial.cpu_launcher), torch_threads_env((model,))
 
 
 def with_line(config: str, key: str, value: str) -> str:

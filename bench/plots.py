@@ -63,14 +63,13 @@ def sweep(model: str, results, winner, p99_bound_ms: float, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for r in results:
-        t = r.trial
         ax.scatter(r.p99_ms, r.rps, color="#4c72b0")
-        ax.annotate(f"w{t.workers} b{t.batch_size} d{t.max_batch_delay_ms}", (r.p99_ms, r.rps), fontsize=6)
+        ax.annotate(r.trial.label(), (r.p99_ms, r.rps), fontsize=6)
     ax.scatter(winner.p99_ms, winner.rps, s=200, facecolors="none", edgecolors="#c44e52", label="recommended")
     ax.axvline(p99_bound_ms, color="#c44e52", linestyle="--", label=f"p99 bound {p99_bound_ms} ms")
     ax.set_xlabel("p99 latency, ms")
     ax.set_ylabel("requests/s")
-    ax.set_title(f"make tune: {model} (w workers, b batch size, d max batch delay ms)")
+    ax.set_title(f"make tune: {model} (w workers, b batch, d delay ms, t torch threads, L CPU launcher)", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90, metadata={"Software": None})

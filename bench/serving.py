@@ -29,7 +29,7 @@ from bench.configs import (
     models,
     p99_bound_ms,
     static_trial,
-    tuned_config,
+    trial_serving,
 )
 from bench.gpu import GpuSampler
 from bench.results import Measurement, measure, measure_runs
@@ -41,13 +41,15 @@ from tests.engine import Engine, build_declared_image, ensure_base_image, exec_j
 from tests.mocks import ROOT, evaluate_program, named, only
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
-TUNE_BUDGET_S = float(os.environ.get("BENCH_TUNE_BUDGET_S", "150"))  # per bench model
+TUNE_BUDGET_S = float(os.environ.get("BENCH_TUNE_BUDGET_S", "330"))  # per bench model: about 15 trials of ~22 s
 CONCURRENCY, SECONDS = 16, 15
 OVERHEAD_TARGET_MS, READY_TARGET_S, LIMIT_TARGET = 2.0, 5.0, 0.85
 
 
 def serve_and_load(client, inputs: dict, image_id: str, store: Path, model: str, config: str, body: dict,
-                   connections: int = CONCURRENCY, seconds: int = SECONDS) -> dict:
+                   connections: int = CONCURRENCY, seconds: int = SECONDS, torch_threads: str = "") -> dict:
+    """Serve `config` (and TS_TORCH_THREADS `torch_threads`, e.g. "demo=2") in the stack's container spec, put
+    wrk's load on `model`, and return wrk's figures with start-to-READY and its phases."""
     spec = copy.deepcopy(inputs)
     # The stack's mounts (read-only root filesystem, so files come in by bind mounts), pointed at the bench's
     # model store and at the config under test.
@@ -56,8 +58,8 @@ def serve_and_load(client, inputs: dict, image_id: str, store: Path, model: str,
     sources = {"/home/model-server/model-store": str(store), "/home/model-server/config.properties": str(config_file)}
     assert {m["target"] for m in spec["mounts"]} == set(sources), spec["mounts"]
     spec["mounts"] = [{**m, "source": sources[m["target"]]} for m in spec["mounts"]]
-    spec["envs"] = [e for e in spec.get("envs", []) if not e.startswith("TS_HEALTH_MODELS=")] + [
-        f"TS_HEALTH_MODELS={model}"]
+    spec["envs"] = [e for e in spec.get("envs", []) if not e.startswith(("TS_HEALTH_MODELS=", "TS_TORCH_THREADS="))] + [
+        f"TS_HEALTH_MODELS={model}", *([f"TS_TORCH_THREADS={torch_threads}"] if torch_threads else [])]
     spec["healthcheck"] = {**spec["healthcheck"], "tests": ["CMD", "/usr/local/bin/ts-healthcheck", model]}
     container = realize_container(client, spec, image_id)
     try:
@@ -80,7 +82,8 @@ def _rows(name: str, runs: dict[str, list[dict]], tuned: Trial) -> list[Measurem
     ours, stock, best = runs["generated"], runs["stock"], runs["tuned"]
     note = f"wrk -c{CONCURRENCY} -d{SECONDS}s, {len(ours)} interleaved runs each"
     tuned_note = (f"{note}; tuned: {tuned.workers} workers, batch {tuned.batch_size}, "
-                  f"delay {tuned.max_batch_delay_ms} ms")
+                  f"delay {tuned.max_batch_delay_ms} ms, torch threads {tuned.torch_threads or 'default'}, "
+                  f"CPU launcher {'on' if tuned.cpu_launcher else 'off'}")
 
     def col(results: list[dict], key: str) -> list[float]:
         return [r[key] for r in results]
@@ -133,12 +136,20 @@ def archive_source(source, store: Path) -> None:
 def tune(serve, name: str, cores: int) -> tuple[Trial, list[Result], bool]:
     """make tune's search for one bench model (BENCH_TUNE_BUDGET_S), from the dev stack's static default."""
     def measure(trial: Trial) -> Result:
-        r = serve(tuned_config(name, trial), seconds=8)
-        print(f"bench: tune {name}: {trial} -> {r['rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms", flush=True)
+        r = serve_trial(serve, name, trial, seconds=8)
+        print(f"bench: tune {name}: {trial.label()} -> {r['rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms", flush=True)
         return Result(trial, r["rps"], r["p50_ms"], r["p99_ms"])
 
-    results, winner, met, _ = search(measure, static_trial(), axes(cores), p99_bound_ms(), TUNE_BUDGET_S)
+    grid = axes(cores)
+    if GPU_OVERRIDES:  # the launcher pins CPU cores for CPU inference: not on a GPU server
+        grid.pop("cpu_launcher")
+    results, winner, met, _ = search(measure, static_trial(), grid, p99_bound_ms(), TUNE_BUDGET_S)
     return winner.trial, results, met
+
+
+def serve_trial(serve, name: str, trial: Trial, **kw) -> dict:
+    config, threads = trial_serving(name, trial)
+    return serve(config, torch_threads=threads, **kw)
 
 
 def serve_model(client, inputs, image_id, store, name: str, m: BenchModel, raw: dict) -> list[Measurement]:
@@ -153,7 +164,7 @@ def serve_model(client, inputs, image_id, store, name: str, m: BenchModel, raw: 
         print(f"bench: {name}, run {i + 1}/{REPEATS}", flush=True)
         runs["stock"].append(serve(STOCK.format(mar=f"{name}.mar")))
         runs["generated"].append(serve(generated_config(name)))
-        runs["tuned"].append(serve(tuned_config(name, tuned)))
+        runs["tuned"].append(serve_trial(serve, name, tuned))
         if model is not None:  # between runs, on the same (now idle) cores, at the tuned batch size
             inprocess.append(limits.throughput(model, m.features, tuned.batch_size))
     out = _rows(name, runs, tuned)

@@ -3,12 +3,13 @@
 usage: python -m bench.tune --stack dev [--budget-s 600] [--write]
 
 Against the stack's own image and container spec on this machine's Docker engine, within the time budget
-(split evenly between the stack's models), it sweeps workers × batch size × max batch delay for each model
-(bench/tune_search.py: a coordinate search from the stack's current values), each trial a fresh container
-under wrk -c16 with the model's manifest sample as the request. It picks the highest throughput whose p99
-stays within the stack's `p99TargetMs`, writes the recommendation to .build/tune/<stack>.yaml and the
-sweep to .build/tune/<stack>-<model>.png, and with --write sets models.<name>.{workers, batchSize,
-maxBatchDelayMs} in stacks/Pulumi.<stack>.yaml (a reviewable diff; `pulumi up` applies it).
+(split evenly between the stack's models), it sweeps workers × torch threads per worker × batch size × max
+batch delay × TorchServe's CPU launcher for each model (bench/tune_search.py: a coordinate search from the
+stack's current values), each trial a fresh container under wrk -c16 with the model's manifest sample as the
+request. It picks the highest throughput whose p99 stays within the stack's `p99TargetMs`, writes the
+recommendation to .build/tune/<stack>.yaml and the sweep to .build/tune/<stack>-<model>.png, and with --write
+sets models.<name>.{workers, batchSize, maxBatchDelayMs, torchThreads} in stacks/Pulumi.<stack>.yaml, and
+`cpuLauncher` when every model's winner agrees on it (a reviewable diff; `pulumi up` applies it).
 """
 from __future__ import annotations
 
@@ -19,12 +20,13 @@ from pathlib import Path
 
 import yaml
 from torchserve_deploy.constants import PROJECT
-from torchserve_deploy.serve.config_properties import ModelServing, render_config_properties
 
 from bench import machine, plots
+from bench.configs import trial_serving
 from bench.serving import archive_source, serve_and_load
 from bench.tune_search import Result, Trial, axes, search
 from infra.offline import ROOT, committed_stacks, stack_settings
+from infra.settings.declare import full_key
 from infra.settings.keys import MODELS_KEY
 from infra.smoke import samples
 from tests.engine import Engine, build_declared_image, ensure_base_image
@@ -57,33 +59,40 @@ def plan(stack: str) -> tuple:
     return settings, resources, containers[0].inputs, {n: s for n, (_, s) in found.items()}
 
 
-def trial_config(model, trial: Trial) -> str:
-    return render_config_properties((ModelServing(model.name, min_workers=trial.workers, max_workers=trial.workers,
-                                                  batch_size=trial.batch_size,
-                                                  max_batch_delay_ms=trial.max_batch_delay_ms,
-                                                  response_timeout_s=model.response_timeout_s),))
-
-
-def tune_model(client, inputs, image_id, store, model, body, p99_ms: float, budget_s: float, cores: int):
+def tune_model(client, inputs, image_id, store, model, body, p99_ms: float, budget_s: float, cores: int,
+               cpu_launcher: bool):
     def measure(trial: Trial) -> Result:
-        r = serve_and_load(client, inputs, image_id, store, model.name, trial_config(model, trial), body,
-                           seconds=TRIAL_SECONDS)
-        print(f"tune {model.name}: {trial} -> {r['rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms", flush=True)
+        config, threads = trial_serving(model.name, trial, model.response_timeout_s)
+        r = serve_and_load(client, inputs, image_id, store, model.name, config, body, seconds=TRIAL_SECONDS,
+                           torch_threads=threads)
+        print(f"tune {model.name}: {trial.label()} -> {r['rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms", flush=True)
         return Result(trial, r["rps"], r["p50_ms"], r["p99_ms"])
 
-    start = Trial(model.workers, model.batch_size, model.max_batch_delay_ms)
-    return start, search(measure, start, axes(cores), p99_ms, budget_s)
+    start = Trial(model.workers, model.batch_size, model.max_batch_delay_ms, model.torch_threads, cpu_launcher)
+    grid = axes(cores)
+    if inputs.get("gpus"):  # the launcher pins CPU cores: a GPU server never takes it (the stack refuses it)
+        grid.pop("cpu_launcher")
+    return start, search(measure, start, grid, p99_ms, budget_s)
 
 
 def write_stack(stack: str, choices: dict[str, Trial]) -> Path:
-    """Set each model's workers and batching in the committed stack file (comments above `config:` kept)."""
+    """Set each model's workers, batching and threads in the committed stack file (comments above `config:`
+    kept). The CPU launcher is one switch for the whole server: set only when every model's winner agrees."""
     path = ROOT / f"stacks/Pulumi.{stack}.yaml"
     text = path.read_text()
     data = yaml.safe_load(text)
     models = data["config"].setdefault(f"{PROJECT}:{MODELS_KEY}", {})
     for name, t in choices.items():
         models.setdefault(name, {}).update(workers=t.workers, batchSize=t.batch_size,
-                                           maxBatchDelayMs=t.max_batch_delay_ms)
+                                           maxBatchDelayMs=t.max_batch_delay_ms, torchThreads=t.torch_threads)
+    launcher = {t.cpu_launcher for t in choices.values()}
+    if launcher == {True}:
+        data["config"][full_key("cpu_launcher")] = True
+    elif launcher == {False}:
+        data["config"].pop(full_key("cpu_launcher"), None)  # off is the default
+    else:
+        print("make tune: the models' winners disagree on the CPU launcher (one switch for the server); "
+              "cpuLauncher left as it was", file=sys.stderr)
     head = text[: text.index("config:")] if text.startswith("#") and "config:" in text else ""
     path.write_text(head + yaml.safe_dump(data, sort_keys=False))
     return path
@@ -118,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         for model in settings.models:
             archive_source(model.source, store)
             start, (results, winner, met, cut) = tune_model(client, inputs, image_id, store, model, bodies[model.name],
-                                                           settings.defaults.p99_target_ms, share, state["cores"])
+                                                           settings.defaults.p99_target_ms, share, state["cores"],
+                                                           settings.server.cpu_launcher)
             report["models"][model.name] = {
                 "current": vars(start), "recommended": vars(winner.trial), "meetsP99Target": met,
                 "budgetCut": cut, "trials": [r.row() for r in results]}

@@ -167,7 +167,7 @@ def _model(s: Settings, m: ModelSettings, image_ref: str) -> ModelPlan:
         trained_by=run.run_digest if run else None, upload_command=UPLOADER)
     serving = ModelServing(name=m.name, version=m.source.version, min_workers=m.workers, max_workers=m.workers,
                            batch_size=m.batch_size, max_batch_delay_ms=m.max_batch_delay_ms,
-                           response_timeout_s=m.response_timeout_s)
+                           response_timeout_s=m.response_timeout_s, torch_threads=m.torch_threads)
     return ModelPlan(m.name, archive, serving, train_image, run)
 
 
@@ -185,7 +185,7 @@ def _server(s: Settings, models: tuple[ModelPlan, ...], image_ref: str, store: M
         inference_bind=sv.inference_bind, metrics_bind=sv.metrics_bind, grpc_inference_bind=sv.grpc_inference_bind,
         shm_size_mb=s.shm_size_mb, ulimit_memlock=sv.ulimit_memlock, ulimit_stack=sv.ulimit_stack, gpus=s.gpus,
         token_auth=sv.token_auth and not edge_checks_keys(s), token_expiration_min=sv.token_expiration_min,
-        health_start_interval_s=sv.health_start_interval_s,
+        health_start_interval_s=sv.health_start_interval_s, cpu_launcher=sv.cpu_launcher,
         restart=sv.restart_policy,
         log_max_size_mb=s.log_max_size_mb, log_max_files=sv.log_max_files,
         labels=_labels(s) + ((MODELS_LABEL, digests),), log=log,

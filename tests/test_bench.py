@@ -2,6 +2,7 @@
 GPU sampling's parser, the in-process model loader, the results file, and --gpu without a GPU."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -139,13 +140,23 @@ def test_gpu_mode_fails_cleanly_without_a_gpu(tmp_path):
 # --- make tune: the search and its outputs ---------------------------------------------------------------
 
 from bench import tune, tune_search  # noqa: E402
+from bench.configs import trial_serving  # noqa: E402
 from bench.tune_search import Result, Trial  # noqa: E402
+from infra.settings import load_settings  # noqa: E402
+from tests.mocks import evaluate_program, only  # noqa: E402
+
+CORES = 4
 
 
 def fake_model(trial: Trial) -> Result:
-    """More workers and bigger batches serve more, at a higher p99; delay adds latency and a little throughput."""
-    rps = 100 * trial.workers ** 0.5 * (1 + trial.batch_size) ** 0.5 + trial.max_batch_delay_ms
-    p99 = 10 * trial.batch_size + 2 * trial.max_batch_delay_ms + 5 * trial.workers
+    """More workers and bigger batches serve more, at a higher p99; delay adds latency and a little throughput.
+    Threads share the cores: workers × threads beyond CORES (torch's default is one thread per core) slows every
+    worker down, and the CPU launcher's pinning adds a little."""
+    busy = trial.workers * (trial.torch_threads or CORES)
+    contention = max(1.0, busy / CORES)
+    rps = ((100 * trial.workers ** 0.5 * (1 + trial.batch_size) ** 0.5 + trial.max_batch_delay_ms)
+           * min(busy, CORES) / CORES / contention * (1.1 if trial.cpu_launcher else 1.0))
+    p99 = (10 * trial.batch_size + 2 * trial.max_batch_delay_ms + 5 * trial.workers) * contention
     return Result(trial, rps, p99 / 2, p99)
 
 
@@ -158,24 +169,63 @@ class Clock:
         return self.now
 
 
+def test_tuner_sweeps_threads_and_the_cpu_launcher_within_the_cores():
+    grid = tune_search.axes(CORES)
+    assert list(grid) == ["workers", "torch_threads", "batch_size", "max_batch_delay_ms", "cpu_launcher"]
+    values = {axis: [m[axis] for m in moves] for axis, moves in grid.items() if axis != "workers"}
+    assert values["torch_threads"] == [0, 1, 2, 4] and values["cpu_launcher"] == [False, True]
+    # Each worker count with torch's default threads and with its share of the cores.
+    assert [(m["workers"], m["torch_threads"]) for m in grid["workers"]] == [(1, 0), (1, 4), (2, 0), (2, 2), (4, 0),
+                                                                             (4, 1)]
+    assert [m["torch_threads"] for m in tune_search.axes(1)["torch_threads"]] == [0, 1]
+    assert [m["torch_threads"] for m in tune_search.axes(16)["torch_threads"]] == [0, 1, 2, 4, 8, 16]
+    assert set(tune_search.TRIAL_FIELDS) == {"workers", "batch_size", "max_batch_delay_ms", "torch_threads",
+                                            "cpu_launcher"}
+    assert Trial(2, 8, 5, 2, True).label() == "w2 b8 d5 t2 L" and Trial(1, 1, 0).label() == "w1 b1 d0 t0"
+
+
 def test_tuner_finds_the_fastest_config_within_the_p99_bound():
-    results, winner, met, cut = tune_search.search(fake_model, Trial(1, 4, 5), tune_search.axes(2), 100.0, 1e9)
+    grid = tune_search.axes(CORES)
+    results, winner, met, cut = tune_search.search(fake_model, Trial(1, 4, 5), grid, 100.0, 1e9)
     assert met and not cut and winner.p99_ms <= 100.0
-    within = [fake_model(Trial(w, b, d)) for w in (1, 2) for b in (1, 2, 4, 8, 16) for d in (1, 2, 5, 10, 20)]
-    best_possible = max(r.rps for r in within if r.p99_ms <= 100.0)
+    everything = [fake_model(Trial(*values)) for values in itertools.product(
+        (1, 2, 4), (1, 2, 4, 8, 16), (1, 2, 5, 10, 20), (0, 1, 2, 4), (False, True))]
+    best_possible = max(r.rps for r in everything if r.p99_ms <= 100.0)
     assert winner.rps >= 0.9 * best_possible  # a coordinate search, not exhaustive: close to the grid's best
-    assert len(results) == len({r.trial for r in results}) <= 1 + 2 + 5 + 5  # no trial twice
+    assert len(results) == len({r.trial for r in results}) <= 1 + sum(map(len, grid.values()))  # no trial twice
+    # More than one worker on torch's default threads oversubscribes the cores: the winner gives each worker its
+    # share, and takes the launcher's pinning.
+    t = winner.trial
+    assert t.workers > 1 and t.workers * t.torch_threads <= CORES and t.torch_threads > 0 and t.cpu_launcher, t
 
 
 def test_tuner_without_a_feasible_config_picks_the_lowest_p99_and_says_so():
-    _, winner, met, _ = tune_search.search(fake_model, Trial(1, 4, 5), tune_search.axes(2), 1.0, 1e9)
-    assert not met and winner.trial == Trial(1, 1, 1)
+    _, winner, met, _ = tune_search.search(fake_model, Trial(1, 4, 5), tune_search.axes(CORES), 1.0, 1e9)
+    t = winner.trial
+    assert not met and (t.workers, t.batch_size, t.max_batch_delay_ms) == (1, 1, 1)
 
 
 def test_tuner_stops_at_its_budget():
-    results, _, _, cut = tune_search.search(fake_model, Trial(1, 4, 5), tune_search.axes(8), 100.0, budget_s=10.0,
+    grid = tune_search.axes(8)
+    results, _, _, cut = tune_search.search(fake_model, Trial(1, 4, 5), grid, 100.0, budget_s=10.0,
                                             clock=Clock(per_call=1.0))
-    assert cut and 1 <= len(results) < 1 + 4 + 5 + 5
+    assert cut and 1 <= len(results) < 1 + sum(map(len, grid.values()))
+
+
+def test_a_trial_is_served_as_a_stack_with_those_settings_declares_it():
+    config, threads = trial_serving("demo", Trial(2, 8, 5, 1, True))
+    assert "cpu_launcher_enable=true" in config and "cpu_launcher_args=--use_logical_core" in config
+    assert '"minWorkers":2' in config.replace(" ", "") and threads == "demo=1"
+    config, threads = trial_serving("demo", Trial(1, 4, 5))
+    assert "cpu_launcher" not in config and threads == ""
+    # The trial is what the dev stack declares with the winner's settings: the tuner measures what --write ships.
+    settings = {"cpuLauncher": True, "models": {"demo": {"path": "models/demo", "workers": 2, "batchSize": 8,
+                                                         "maxBatchDelayMs": 5, "torchThreads": 1}}}
+    resources = evaluate_program("dev", settings)
+    declared = [r.inputs["stdin"] for r in resources if r.typ == "command:local:Command"
+                and "load_models=" in r.inputs.get("stdin", "")]
+    assert declared == [trial_serving("demo", Trial(2, 8, 5, 1, True))[0]]
+    assert "TS_TORCH_THREADS=demo=1" in only(resources, "docker:index/container:Container").inputs["envs"]
 
 
 def test_tuner_refuses_a_stack_without_a_local_container():
@@ -193,9 +243,27 @@ def test_tuner_writes_the_winners_into_the_stack_file(tmp_path, monkeypatch):
     original = (ROOT / "stacks/Pulumi.dev.yaml").read_text()
     (tmp_path / "stacks/Pulumi.dev.yaml").write_text(original)
     monkeypatch.setattr(tune, "ROOT", tmp_path)
-    tune.write_stack("dev", {"demo": Trial(2, 8, 10)})
+    tune.write_stack("dev", {"demo": Trial(2, 8, 10, 1, True)})
     text = (tmp_path / "stacks/Pulumi.dev.yaml").read_text()
     assert text.startswith(original[: original.index("config:")])  # the header comments stay
     import yaml
-    demo = yaml.safe_load(text)["config"]["torchserve-deploy:models"]["demo"]
-    assert (demo["workers"], demo["batchSize"], demo["maxBatchDelayMs"], demo["path"]) == (2, 8, 10, "models/demo")
+    config = yaml.safe_load(text)["config"]
+    demo = config["torchserve-deploy:models"]["demo"]
+    assert (demo["workers"], demo["batchSize"], demo["maxBatchDelayMs"], demo["torchThreads"], demo["path"]) == (
+        2, 8, 10, 1, "models/demo")
+    assert config["torchserve-deploy:cpuLauncher"] is True
+    written = load_settings(config, stack="dev", root=ROOT)  # what --write leaves is a valid stack
+    assert written.server.cpu_launcher and written.models[0].torch_threads == 1
+    tune.write_stack("dev", {"demo": Trial(1, 4, 5)})  # off is the default: the key goes
+    config = yaml.safe_load((tmp_path / "stacks/Pulumi.dev.yaml").read_text())["config"]
+    assert "torchserve-deploy:cpuLauncher" not in config and config["torchserve-deploy:models"]["demo"]["torchThreads"] == 0
+
+
+def test_tuner_leaves_the_launcher_alone_when_the_models_disagree(tmp_path, monkeypatch, capsys):
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks/Pulumi.dev.yaml").write_text("config:\n  torchserve-deploy:cpuLauncher: true\n")
+    monkeypatch.setattr(tune, "ROOT", tmp_path)
+    tune.write_stack("dev", {"a": Trial(1, 4, 5, 0, False), "b": Trial(2, 4, 5, 1, True)})
+    import yaml
+    assert yaml.safe_load((tmp_path / "stacks/Pulumi.dev.yaml").read_text())["config"]["torchserve-deploy:cpuLauncher"]
+    assert "disagree on the CPU launcher" in capsys.readouterr().err

@@ -179,6 +179,45 @@ def test_the_test_venv_takes_the_cpu_torch_build():
     assert torch.version.cuda is None, f"the test venv holds a CUDA torch build ({torch.__version__})"
 
 
+def _wheel_index(root, version: str):
+    """A PEP 503 index (file://) holding one minimal torch wheel of `version` (no code: pip only reads metadata)."""
+    import hashlib
+    import zipfile
+    folder = root / "torch"
+    folder.mkdir(parents=True)
+    name = f"torch-{version}-py3-none-any.whl"
+    info = f"torch-{version}.dist-info"
+    with zipfile.ZipFile(folder / name, "w") as wheel:
+        wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n")
+        wheel.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr(f"{info}/RECORD", "")
+    digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    (folder / "index.html").write_text(f'<html><body><a href="{name}#sha256={digest}">{name}</a></body></html>')
+    (root / "index.html").write_text('<html><body><a href="torch/">torch</a></body></html>')
+    return root.as_uri()
+
+
+def test_pip_picks_the_cpu_build_from_requirements_torch(tmp_path):
+    # Behaviour, not text: requirements-torch.txt as committed, its CPU index replaced by a local one offering
+    # 2.13.0+cpu, beside a local "PyPI" offering 2.13.0 (the CUDA build); pip must choose +cpu.
+    pypi = _wheel_index(tmp_path / "pypi", "2.13.0")
+    cpu = _wheel_index(tmp_path / "cpu", "2.13.0+cpu")
+    text = (ROOT / "requirements-torch.txt").read_text()
+    assert text.count("https://download.pytorch.org/whl/cpu") == 1
+    requirements = tmp_path / "requirements-torch.txt"
+    requirements.write_text(text.replace("https://download.pytorch.org/whl/cpu", cpu))
+    report = tmp_path / "report.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    out = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "pip", "install", "--dry-run", "--ignore-installed",
+                          "--no-cache-dir", "--index-url", pypi, "-r", str(requirements), "--report", str(report)],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import json
+    chosen = [i["metadata"]["version"] for i in json.loads(report.read_text())["install"]]
+    assert chosen == ["2.13.0+cpu"], chosen
+
+
 def fake_tools(tmp_path, names, python3_has_venv=True):
     """A directory holding stand-ins (exit 0) for exactly these tools; python3's exits 1 without venv."""
     directory = tmp_path / "bin"

@@ -46,7 +46,7 @@ BAD = [
     ({"imageRepository": "Torch Serve"}, None),
     ({"models": {}}, None),
     ({"models": ["models/demo"]}, P + "models: ['models/demo'] is not valid. Allowed: a map from model name to {path, "
-     "workers, batchSize, maxBatchDelayMs, responseTimeoutS, train} (the list form was retired). Fix: in the stack "
+     "workers, batchSize, maxBatchDelayMs, responseTimeoutS, torchThreads, train} (the list form was retired). Fix: in the stack "
      "file: torchserve-deploy:models: {demo: {path: models/demo, workers: 1}}"),
     ({"models": {"demo": {"path": "models/missing"}}}, P + "models.demo.path: 'models/missing' is not valid. Allowed: "
      "a directory (relative to the repo root) holding torchserve-model.yaml. Fix: create "

@@ -197,6 +197,9 @@ def relate(*, stack: str, root: Path, host: Literal["local", "ec2", "fleet"], co
     if gpus is not None and variant.accelerator != "cuda":
         raise ValidationError(P + "gpus", gpus, "no GPUs for a cpu image (its torch has no CUDA)",
                               f"set {P}accelerator to cuda with a {P}cudaVersion, or clear {P}gpus")
+    if server.cpu_launcher and (gpus is not None or variant.accelerator == "cuda"):
+        raise ValidationError(P + "cpuLauncher", True, "the CPU launcher only for a cpu image without gpus (it pins "
+                              "CPU cores for CPU inference)", f"remove {P}cpuLauncher from this stack")
     region = _ec2(image, server, ec2, gpus, config, host) if host != "local" else None
     if host == "fleet":
         _fleet(ec2, fleet)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from torchserve_deploy import validators as v
 from torchserve_deploy.image.variants import BUILD_TYPES, PYTHON_VERSIONS, TORCHSERVE_VERSIONS
+from torchserve_deploy.serve.config_properties import MAX_TORCH_THREADS
 
 from infra.settings.declare import BOTH, EC2, LOCAL, PORT_ALLOWED, K, Port, Section, check, full_key
 from infra.settings.keys_ec2 import Ec2Section
@@ -101,6 +102,10 @@ class ServerSection(Section):
         "pulumi up) turns healthy about that long after the models are READY instead of up to a whole interval "
         "later; 0 leaves it unset (older engines refuse it: make deploy's check says which you have).",
         "an integer from 0 to 60", "1", hosts=(LOCAL,))] = 0
+    cpu_launcher: Annotated[bool, K(
+        "TorchServe's CPU launcher: each model's workers pinned to their own share of the cores, with that many "
+        "OMP threads each (CPU servers only; make tune tries it).", "true or false", "false",
+        hosts=(LOCAL,))] = False
     shm_size: Annotated[str, check(lambda k, x: v.size_to_mb(k, x, low_mb=16, high_mb=256 * 1024)), K(
         "Size of /dev/shm, e.g. 512m or 1g (16m to 256g).", "a size from 16m to 256g", "1g")] = "1g"
     ulimit_memlock: Annotated[int, Field(ge=-1, le=2**40), check(v.memlock),
@@ -135,6 +140,10 @@ class ModelDefaults(Section):
                                                                  "an integer from 0 to 60000", "5")] = 5
     response_timeout_s: Annotated[int, Field(ge=1, le=86400), K("Default seconds a worker may take for one batch.",
                                                                  "an integer from 1 to 86400", "120")] = 120
+    torch_threads: Annotated[int, Field(ge=0, le=MAX_TORCH_THREADS), K(
+        "Default torch threads per worker (torch.set_num_threads before the handler loads); 0 leaves torch's "
+        "default of one per core, which oversubscribes the cores when several workers share them.",
+        f"an integer from 0 to {MAX_TORCH_THREADS}", "0")] = 0
     p99_target_ms: Annotated[int, Field(ge=1, le=600000), K(
         "The p99 latency bound make tune keeps to when it picks each model's workers and batching, in ms.",
         "an integer from 1 to 600000", "100", hosts=(LOCAL,))] = 100
@@ -174,13 +183,14 @@ class ModelEntry(BaseModel):
     batch_size: Annotated[int, Field(ge=1, le=1024)] | None = None
     max_batch_delay_ms: Annotated[int, Field(ge=0, le=60000)] | None = None
     response_timeout_s: Annotated[int, Field(ge=1, le=86400)] | None = None
+    torch_threads: Annotated[int, Field(ge=0, le=MAX_TORCH_THREADS)] | None = None
     train: bool | dict[str, Any] | None = None
     """true/false, or the trainer's parameters ({epochs: 5}); a mapping means train."""
 
 
 MODELS_KEY = "models"
-MODELS_DOC = ("Models to serve, a map from name to {path, workers, batchSize, maxBatchDelayMs, responseTimeoutS, train}; "
-              "path is a directory with a torchserve-model.yaml.")
+MODELS_DOC = ("Models to serve, a map from name to {path, workers, batchSize, maxBatchDelayMs, responseTimeoutS, "
+              "torchThreads, train}; path is a directory with a torchserve-model.yaml.")
 MODELS_DEFAULT: dict[str, dict[str, Any]] = {"demo": {"path": "models/demo"}}
 HOST_KEY = "host"
 HOST_DOC = ("Where the server runs: local (the Docker host pulumi talks to), ec2 (one GPU instance the stack creates) "

@@ -137,7 +137,7 @@ def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
             raise ValidationError(key, raw, f"a map from model name to settings ({err})", fix) from None
     if isinstance(value, list):
         raise ValidationError(key, value, "a map from model name to {path, workers, batchSize, maxBatchDelayMs, "
-                              "responseTimeoutS, train} (the list form was retired)", fix)
+                              "responseTimeoutS, torchThreads, train} (the list form was retired)", fix)
     if not isinstance(value, dict) or not value:
         raise ValidationError(key, value, "a non-empty map from model name to {path, ...}", fix)
     out = []
@@ -152,7 +152,7 @@ def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
             field = str(first["loc"][0]) if first["loc"] else ""
             raise ValidationError(f"{where}.{field}" if field else where, first.get("input"),
                                   "{path: <model dir>, workers: 1-64, batchSize: 1-1024, maxBatchDelayMs: 0-60000, "
-                                  "responseTimeoutS: 1-86400, train: true|false|{param: value}}",
+                                  "responseTimeoutS: 1-86400, torchThreads: 0-256, train: true|false|{param: value}}",
                                   f"fix {where} in the stack file") from None
         directory = confined(f"{where}.path", entry.path, root, s.roots)
         if not (directory / MANIFEST).is_file():
@@ -168,6 +168,7 @@ def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
             batch_size=entry.batch_size or s.defaults.batch_size,
             max_batch_delay_ms=s.defaults.max_batch_delay_ms if entry.max_batch_delay_ms is None else entry.max_batch_delay_ms,
             response_timeout_s=entry.response_timeout_s or s.defaults.response_timeout_s,
+            torch_threads=s.defaults.torch_threads if entry.torch_threads is None else entry.torch_threads,
             training=_training(where, entry, source, s)))
     return tuple(out)
 

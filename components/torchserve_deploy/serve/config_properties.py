@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from torchserve_deploy import validators as v
 from torchserve_deploy.constants import CONTAINER_CONFIG, CONTAINER_KEY_FILE, CONTAINER_MODEL_STORE
 
-__all__ = ["CONTAINER_CONFIG", "CONTAINER_KEY_FILE", "CONTAINER_MODEL_STORE", "ModelServing", "ServerPorts",
-           "render_config_properties"]
+__all__ = ["CONTAINER_CONFIG", "CONTAINER_KEY_FILE", "CONTAINER_MODEL_STORE", "CPU_LAUNCHER_ARGS", "MAX_TORCH_THREADS",
+           "ModelServing", "ServerPorts", "render_config_properties", "torch_threads_env"]
+
+MAX_TORCH_THREADS = 256
+# TorchServe's CPU launcher (torch.backends.xeon.run_cpu) pins each worker of a model to its own share of the
+# cores and sets OMP_NUM_THREADS to that share. Logical cores: a container's CPUs are usually vCPUs
+# (hyperthreads), and counting physical cores only would leave half of them idle.
+CPU_LAUNCHER_ARGS = "--use_logical_core"
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,9 @@ class ModelServing:
     batch_size: int = 1
     max_batch_delay_ms: int = 100
     response_timeout_s: int = 120
+    torch_threads: int = 0
+    """torch's intra-op threads in each of this model's workers (torch.set_num_threads, applied by the image's
+    worker hook before the handler initializes); 0 leaves torch's default (one per core it sees)."""
 
     def __post_init__(self) -> None:
         # Both reach config.properties (load_models and the models JSON): full-match names only.
@@ -53,6 +62,8 @@ class ModelServing:
         for field in ("min_workers", "max_workers", "batch_size", "response_timeout_s"):
             v.int_range(f"ModelServing.{field}", getattr(self, field), 1, 86400, "1")
         v.int_range("ModelServing.max_batch_delay_ms", self.max_batch_delay_ms, 0, 600000, "5")
+        v.int_range("ModelServing.torch_threads", self.torch_threads, 0, MAX_TORCH_THREADS,
+                    "0 (torch's default) or a thread count")
 
     @property
     def mar_name(self) -> str:
@@ -86,6 +97,7 @@ def render_config_properties(
     token_auth: bool = True,
     token_expiration_min: int = 60,
     management_host: str | None = None,
+    cpu_launcher: bool = False,
 ) -> str:
     """config.properties text. Same inputs → same bytes (sorted, no timestamps).
 
@@ -113,4 +125,12 @@ def render_config_properties(
         "metrics_mode=prometheus",
         "enable_metrics_api=true",
     ]
+    if cpu_launcher:
+        lines += ["cpu_launcher_enable=true", f"cpu_launcher_args={CPU_LAUNCHER_ARGS}"]
     return "\n".join(lines) + "\n"
+
+
+def torch_threads_env(models: tuple[ModelServing, ...]) -> str:
+    """TS_TORCH_THREADS for the image's worker hook: `name=n` for each model that sets its threads, sorted,
+    space-separated (model names are full-match validated, so the value is safe in every rendering)."""
+    return " ".join(f"{m.name}={m.torch_threads}" for m in sorted(models, key=lambda m: m.name) if m.torch_threads)

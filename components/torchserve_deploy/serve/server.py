@@ -53,7 +53,12 @@ from torchserve_deploy.container.spec import (
     serving_ulimits,
 )
 from torchserve_deploy.errors import ValidationError
-from torchserve_deploy.serve.config_properties import ModelServing, ServerPorts, render_config_properties
+from torchserve_deploy.serve.config_properties import (
+    ModelServing,
+    ServerPorts,
+    render_config_properties,
+    torch_threads_env,
+)
 
 HEALTHCHECK_BIN = "/usr/local/bin/ts-healthcheck"
 CONFIG_LABEL = "torchserve-deploy.config"
@@ -87,6 +92,8 @@ class TorchServeServerArgs:
     gpus: str | None = None
     token_auth: bool = True
     token_expiration_min: int = 60
+    cpu_launcher: bool = False
+    """TorchServe's CPU launcher: each model's workers pinned to their own share of the cores (CPU hosts)."""
     health_start_interval_s: int = 0
     """Healthcheck probe spacing during start (Docker engine 25+); 0 leaves it unset."""
     restart: str = "unless-stopped"
@@ -119,6 +126,9 @@ class TorchServeServerArgs:
         v.one_of(arg + "restart", self.restart, v.RESTART_POLICIES)
         v.int_range(arg + "health_start_interval_s", self.health_start_interval_s, 0, 60,
                     "a number of seconds (0 leaves it unset)")
+        if self.cpu_launcher and self.gpus:
+            raise ValidationError(arg + "cpu_launcher", True, "the CPU launcher only on a server without GPUs (it "
+                                  "pins CPU cores for CPU inference)", "leave cpu_launcher off when gpus is set")
         if self.shm_size_mb < 1:
             raise ValidationError(arg + "shm_size_mb", self.shm_size_mb, "at least 1 (MiB)", "use 1024")
         if self.files_dir is not None and not self.files_dir.is_absolute():
@@ -148,15 +158,17 @@ def build_server_spec(args: TorchServeServerArgs) -> ContainerSpec:
     config = render_config_properties(
         args.models, token_auth=args.token_auth, token_expiration_min=args.token_expiration_min,
         management_host=LOOPBACK if args.management_in_container_loopback else None,
+        cpu_launcher=args.cpu_launcher,
     )
     names = tuple(m.name for m in args.models)
+    threads = torch_threads_env(args.models)
     digest = hashlib.sha256(config.encode()).hexdigest()[:12]
     return ContainerSpec(
         name=args.container_name,
         image=args.image_ref,
         command=("serve",),
         env=(("TS_CONFIG_FILE", CONTAINER_CONFIG), ("TS_HEALTH_PORT", str(inside.health)),
-             ("TS_HEALTH_MODELS", " ".join(names))),
+             ("TS_HEALTH_MODELS", " ".join(names)), *((("TS_TORCH_THREADS", threads),) if threads else ())),
         ports=ports,
         mounts=(Mount(CONTAINER_MODEL_STORE, args.store.source, args.store.kind, read_only=True),),
         files=(FileUpload(CONTAINER_CONFIG, config),),

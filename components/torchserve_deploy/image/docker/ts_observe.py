@@ -10,6 +10,10 @@ In the worker it:
 - writes one record per request after each batch on the logger `ts.access`: request_id (TorchServe's
   x-request-id response header), model, version, status, latency_ms (the worker's time for the batch) and
   batch_size;
+- sets torch's intra-op threads for a model whose name TS_TORCH_THREADS lists (`demo=2 wide=1`, rendered
+  from models.<name>.torchThreads) before its handler initializes: TorchServe itself leaves every worker
+  with torch's default of one thread per core, which oversubscribes the cores when a host runs several
+  workers (its CPU launcher, when enabled, sets OMP_NUM_THREADS per worker; a listed model's value wins);
 - leaves the lines TorchServe's frontend parses as they are: `[METRICS]...`, `[PID]<n>` and
   `Torch worker started.` (the frontend marks a worker alive by them).
 
@@ -22,12 +26,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from typing import Any
 
 WORKER = "ts/model_service_worker.py"
 ACCESS_LOGGER = "ts.access"
+THREADS_ENV = "TS_TORCH_THREADS"
 # Lines TorchServe's frontend matches on the worker's stdout: they stay plain text.
 PLAIN_PREFIXES = ("[METRICS]", "[PID]")
 PLAIN_LINES = ("Torch worker started.",)
@@ -104,6 +110,29 @@ def _wrap_predict(predict: Any, access: logging.Logger) -> Any:
     return traced_predict
 
 
+def threads_by_model(value: str) -> dict[str, int]:
+    """`demo=2 wide=1` -> {"demo": 2, "wide": 1}; anything else in an item is ignored (the renderer validates)."""
+    out = {}
+    for item in value.split():
+        name, _, count = item.partition("=")
+        if name and count.isdigit() and int(count) > 0:
+            out[name] = int(count)
+    return out
+
+
+def _wrap_init(init: Any, threads: dict[str, int]) -> Any:
+    def __init__(self: Any, model_name: Any, *args: Any, **kwargs: Any) -> None:
+        count = threads.get(str(model_name))
+        if count:
+            import torch  # the worker imports it for the handler anyway
+
+            torch.set_num_threads(count)
+            logging.getLogger(__name__).info("torch threads for model %s: %d", model_name, torch.get_num_threads())
+        init(self, model_name, *args, **kwargs)
+
+    return __init__
+
+
 def install(argv: list[str] | None = None) -> bool:
     """Set up JSON logging and the access records when this process is TorchServe's backend worker."""
     argv = sys.argv if argv is None else argv
@@ -121,6 +150,9 @@ def install(argv: list[str] | None = None) -> bool:
 
         service.Service.predict = _wrap_predict(service.Service.predict, logging.getLogger(ACCESS_LOGGER))
         service.create_predict_response = _wrap_create_response(service.create_predict_response)
+        threads = threads_by_model(os.environ.get(THREADS_ENV, ""))
+        if threads:
+            service.Service.__init__ = _wrap_init(service.Service.__init__, threads)  # type: ignore[method-assign]
     except (ImportError, AttributeError) as missing:
         logging.getLogger(__name__).warning("no access records: TorchServe's worker changed (%s)", missing)
     return True
