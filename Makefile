@@ -68,7 +68,7 @@ test-docker: prereqs $(VENV)/.test-deps
 bench: prereqs $(VENV)/.test-deps
 	$(PY) -m bench $(BENCH_ARGS)
 
-# make tune STACK=dev [TUNE_ARGS="--budget-s 300 --write"]: sweep each model's workers and batching on this
+# make tune STACK=dev [TUNE_ARGS="--budget-s 300 --write"]: sweep each model's workers, threads and batching on this
 # machine's Docker engine within a budget; the recommendation goes to .build/tune/, with --write into the stack.
 tune: prereqs $(VENV)/.test-deps
 	$(PY) -m bench.tune --stack $(STACK) $(TUNE_ARGS)
