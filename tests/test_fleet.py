@@ -188,6 +188,10 @@ def test_scaling_target_is_derived_from_the_measured_capacity(fleet):
     policy = only(fleet, "aws:appautoscaling/policy:Policy").inputs
     cfg = policy["targetTrackingScalingPolicyConfiguration"]
     assert cfg["targetValue"] == capacity.target_per_minute
+    # The README's worked derivation quotes the committed bench result (a new `make bench` moves both).
+    readme = (ROOT / "README.md").read_text()
+    assert f"int   =  {capacity.target_per_minute:,}" in readme, "README's fleet target derivation is stale"
+    assert f"capacity  {rps:,} req/s" in readme, "README's fleet capacity line is stale"
     assert cfg["predefinedMetricSpecification"]["resourceLabel"] == (
         "app/edge-alb/0123456789abcdef/targetgroup/edge-tg/0123456789abcdef")
     request = {"PolicyName": "requests", "ServiceNamespace": target["serviceNamespace"],
