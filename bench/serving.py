@@ -140,10 +140,8 @@ def tune(serve, name: str, cores: int) -> tuple[Trial, list[Result], bool]:
         print(f"bench: tune {name}: {trial.label()} -> {r['rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms", flush=True)
         return Result(trial, r["rps"], r["p50_ms"], r["p99_ms"])
 
-    grid = axes(cores)
-    if GPU_OVERRIDES:  # the launcher pins CPU cores for CPU inference: not on a GPU server
-        grid.pop("cpu_launcher")
-    results, winner, met, _ = search(measure, static_trial(), grid, p99_bound_ms(), TUNE_BUDGET_S)
+    results, winner, met, _ = search(measure, static_trial(), axes(cores, gpu=bool(GPU_OVERRIDES)), p99_bound_ms(),
+                                     TUNE_BUDGET_S)
     return winner.trial, results, met
 
 

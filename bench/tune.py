@@ -69,10 +69,7 @@ def tune_model(client, inputs, image_id, store, model, body, p99_ms: float, budg
         return Result(trial, r["rps"], r["p50_ms"], r["p99_ms"])
 
     start = Trial(model.workers, model.batch_size, model.max_batch_delay_ms, model.torch_threads, cpu_launcher)
-    grid = axes(cores)
-    if inputs.get("gpus"):  # the launcher pins CPU cores: a GPU server never takes it (the stack refuses it)
-        grid.pop("cpu_launcher")
-    return start, search(measure, start, grid, p99_ms, budget_s)
+    return start, search(measure, start, axes(cores, gpu=bool(inputs.get("gpus"))), p99_ms, budget_s)
 
 
 def write_stack(stack: str, choices: dict[str, Trial]) -> Path:

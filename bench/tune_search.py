@@ -49,8 +49,9 @@ class Result:
 Move = dict[str, int]  # the Trial fields one step of an axis sets
 
 
-def axes(cores: int) -> dict[str, tuple[Move, ...]]:
-    """The moves tried on each axis, in sweep order, for a machine with `cores` CPUs."""
+def axes(cores: int, gpu: bool = False) -> dict[str, tuple[Move, ...]]:
+    """The moves tried on each axis, in sweep order, for a machine with `cores` CPUs. A GPU server never takes
+    the CPU launcher (it pins CPU cores for CPU inference; the stack refuses it with GPUs)."""
     workers = sorted({1, 2, max(1, cores // 2), cores})
     threads = sorted({0} | {t for t in (1, 2, 4, max(1, cores // 2), cores) if t <= cores})
 
@@ -60,7 +61,7 @@ def axes(cores: int) -> dict[str, tuple[Move, ...]]:
     return {"workers": tuple({"workers": w, "torch_threads": t} for w in workers for t in (0, max(1, cores // w))),
             "torch_threads": one("torch_threads", threads), "batch_size": one("batch_size", (1, 2, 4, 8, 16)),
             "max_batch_delay_ms": one("max_batch_delay_ms", (1, 2, 5, 10, 20)),
-            "cpu_launcher": one("cpu_launcher", (False, True))}
+            **({} if gpu else {"cpu_launcher": one("cpu_launcher", (False, True))})}
 
 
 def best(results: list[Result], p99_bound_ms: float) -> tuple[Result, bool]:

@@ -179,6 +179,7 @@ def test_tuner_sweeps_threads_and_the_cpu_launcher_within_the_cores():
                                                                              (4, 1)]
     assert [m["torch_threads"] for m in tune_search.axes(1)["torch_threads"]] == [0, 1]
     assert [m["torch_threads"] for m in tune_search.axes(16)["torch_threads"]] == [0, 1, 2, 4, 8, 16]
+    assert "cpu_launcher" not in tune_search.axes(CORES, gpu=True)  # GPU servers never take the launcher
     assert set(tune_search.TRIAL_FIELDS) == {"workers", "batch_size", "max_batch_delay_ms", "torch_threads",
                                             "cpu_launcher"}
     assert Trial(2, 8, 5, 2, True).label() == "w2 b8 d5 t2 L" and Trial(1, 1, 0).label() == "w1 b1 d0 t0"
