@@ -1,13 +1,14 @@
 """The tuner's search, pure: which serving configurations to try within a budget, and which one wins.
 
-A coordinate search from the stack's current config: sweep one axis (workers, then torch threads per
-worker, then batch size, then max batch delay, then TorchServe's CPU launcher), keep the best value, go on
-to the next axis. Workers and threads share the cores, so the workers axis moves them together: each worker
-count is tried with torch's default threads (one per core, which oversubscribes the cores as soon as there
-are two workers) and with its share of the cores; a search that moved workers alone would never leave one
-worker. "Best" is the highest throughput among the configs whose p99 stays within the bound; when none does, the lowest p99 (the recommendation then says
-the bound was not met). Each trial is one fresh container under the same load, so a sweep of n values
-costs n trials; the budget is checked before each trial against the longest trial so far.
+A coordinate search from the stack's current config: sweep one axis (workers, then torch threads per worker,
+then batch size, then max batch delay, then TorchServe's CPU launcher), keep the best value, go on to the
+next axis. Workers and threads share the cores, so the workers axis moves them together: each worker count
+is tried with torch's default threads (one per core, which oversubscribes the cores as soon as there are two
+workers) and with its share of the cores; a search that moved workers alone would never leave one worker.
+"Best" is the highest throughput among the configs whose p99 stays within the bound; when none does, the
+lowest p99 (the recommendation then says the bound was not met). Each trial is one fresh container under the
+same load, so a sweep of n values costs n trials; the budget is checked before each trial against the
+longest trial so far.
 """
 from __future__ import annotations
 
