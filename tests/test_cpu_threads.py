@@ -1,6 +1,6 @@
 """CPU serving knobs make tune sweeps (issue 15): torch threads per worker (`torchThreads`, applied by the image's
 worker hook) and TorchServe's CPU launcher (`cpuLauncher`). Rendering, settings and the hook under TorchServe's
-real Service class, offline; the real container with both on is in tests/test_docker_dev.py."""
+real Service class, offline; the real container with both on is in tests/test_docker_cpu.py."""
 import json
 import subprocess
 import sys
@@ -50,6 +50,24 @@ def test_thread_count_is_validated(value):
         ModelServing("m", torch_threads=value)
 
 
+@pytest.mark.parametrize(("entry", "key", "fix"), [
+    ({"torchThreads": "2"}, "models.demo.torchThreads", "set torchserve-deploy:models.demo.torchThreads to an unquoted "
+     "integer in 0-256, or remove it to take the default"),
+    ({"torchThreads": 257}, "models.demo.torchThreads", "an unquoted integer in 0-256"),
+    ({"workers": 65}, "models.demo.workers", "an unquoted integer in 1-64"),
+    ({"threads": 2}, "models.demo.threads", "remove torchserve-deploy:models.demo.threads (a model entry holds only "
+     "path, workers,"),
+])
+def test_a_model_entry_error_names_the_field_and_its_own_fix(entry, key, fix):
+    from infra.settings import load_settings
+
+    models = {"demo": {"path": "models/demo", **entry}}
+    with pytest.raises(ValidationError) as err:
+        load_settings({"torchserve-deploy:models": json.dumps(models)}, stack="dev", root=ROOT)
+    message = str(err.value)
+    assert message.startswith(f"torchserve-deploy:{key}: ") and fix in message.split(". Fix: ", 1)[1], message
+
+
 def test_cpu_launcher_is_refused_with_gpus():
     with pytest.raises(ValidationError, match="cpu_launcher"):
         server_args((ModelServing("m"),), cpu_launcher=True, gpus="all")
@@ -97,7 +115,8 @@ def run_hooked(model, env_value):
 def test_the_worker_hook_sets_a_listed_models_threads_before_its_handler_loads():
     threads, records = run_hooked("demo", "other=1 demo=3 bad=x")
     assert threads == {"before": 2, "after": 3}
-    assert [r["message"] for r in records] == ["torch threads for model demo: 3"]
+    assert [r["message"] for r in records] == ["TS_TORCH_THREADS: ignored bad=x (each item is name=1..256)",
+                                               "torch threads for model demo: 3"]
 
 
 def test_a_model_not_listed_keeps_torchs_default():
@@ -111,4 +130,10 @@ def test_the_env_value_is_parsed_strictly():
         import ts_observe
     finally:
         sys.path.remove(str(IMAGE_DIR))
-    assert ts_observe.threads_by_model("a=1  b=0 c=-1 d= =4 e=2x f=16") == {"a": 1, "f": 16}
+    assert ts_observe.threads_by_model("a=1  b=0 c=-1 d= =4 e=2x f=16") == ({"a": 1, "f": 16},
+                                                                          ["b=0", "c=-1", "d=", "=4", "e=2x"])
+    # Unicode digits (str.isdigit() takes them), over the 256 cap, a leading zero, a name that is not a model
+    # name: all ignored, none raises; a name that is a prefix of another is its own item; the last duplicate wins.
+    odd = "u=\u00b2 v=\u0663 w=257 x=99999999999999999999 y=08 1z=2 demo=2 demo2=3 dem=4 demo=5"
+    assert ts_observe.threads_by_model(odd) == ({"demo": 5, "demo2": 3, "dem": 4},
+                                                ["u=\u00b2", "v=\u0663", "w=257", "x=99999999999999999999", "y=08", "1z=2"])

@@ -44,6 +44,8 @@ WORKER_SCRIPT = textwrap.dedent("""
     service.predict([req("r-3", b"boom")])
     logging.info("[PID]%d", 42)
     logging.info("Torch worker started.")
+    logging.info("Backend received inference at: %d", 1796417501)  # TorchServe's per-batch line: dropped
+    logging.info("Backend received inference at: %s", "kept: another format")
     logging.info("[METRICS]PredictionTime.Milliseconds:1.0|#ModelName:demo,Level:Model|#hostname:h,1,r-1")
     logging.getLogger("after").info('quote " and newline\\n done')
 """)
@@ -72,6 +74,8 @@ def test_worker_records_are_json_with_request_ids_and_access_records():
     assert all(a["latency_ms"] >= 0 and a["model"] == "demo" and a["version"] == "2.1" for a in access.values())
     failed = [r for r in records if r["logger"] == "ts.service" and r["level"] == "WARNING"]
     assert failed and failed[0]["request_ids"] == ["r-3"] and "bad row\nsecond line" in failed[0]["error"]
+    assert [r["message"] for r in records if r["message"].startswith("Backend received")] == [
+        "Backend received inference at: kept: another format"]
     after = [r for r in records if r["logger"] == "after"][0]
     assert after["message"] == 'quote " and newline\n done' and "request_ids" not in after  # the batch ended
 
@@ -145,7 +149,7 @@ def test_log4j2_config_on_torchserves_own_log4j(tmp_path):
     """The image's log4j2.xml under the log4j/slf4j inside TorchServe's jar (compiled probe, Java 17): every line
     is one JSON object whatever the message holds (quotes, newlines, control characters, a stack trace), the
     access line is split only when safe, worker JSON passes through, worker text is wrapped, and the frontend's
-    copy of each metrics line is dropped."""
+    copy of each metrics line and the per-request chatter are dropped."""
     import shutil
 
     from ts import __file__ as ts_init
@@ -161,14 +165,17 @@ def test_log4j2_config_on_torchserves_own_log4j(tmp_path):
             'access|/127.0.0.1:1 "POST /predictions/demo/2.0?a=%20b HTTP/1.1" 503 7',
             'access|/127.0.0.1:1 "GET /predictions/x"},{"status":200} HTTP/1.1" 400 0',
             f"model|{worker_json}", 'model|{"time":"1","level":"INFO","logger":"x\x02"}', "model|plain print",
-            "wlc|result=[METRICS]HandlerTime.Milliseconds:1.0|#ModelName:demo", "wlc|Stopped Scanner"]
+            "wlc|result=[METRICS]HandlerTime.Milliseconds:1.0|#ModelName:demo", "wlc|Stopped Scanner",
+            # per-request and per-batch chatter, as TorchServe 0.12 logs it: dropped; other lines of those loggers stay
+            "batch|74fbc2bd-e35b-4c1d-9e5a-0123456789ab", "thread|Looping backend response at: 1796417501312",
+            "batch|job 1\nforged", "thread|Backend response time: 28"]
     out = subprocess.run(["java", "-cp", f"{jar}:{tmp_path}",
                           f"-Dlog4j.configurationFile={IMAGE_DIR / 'log4j2.xml'}", "LogProbe", *args],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     records = parse_log_lines((out.stdout + out.stderr).splitlines(), extra_plain=())
-    assert len(records) == 8, records  # 9 messages, the metrics copy dropped
-    front, error, split, unsafe, passed, forged, wrapped, scanner = records
+    assert len(records) == 10, records  # 13 messages, the metrics copy and two chatter lines dropped
+    front, error, split, unsafe, passed, forged, wrapped, scanner, batch, thread = records
     assert front["message"] == 'say "hi"\nsecond line\x01\t\\' and front["thread"] == "main"
     assert error["level"] == "ERROR" and "IllegalStateException" in error["error"] and "line two" in error["error"]
     assert (split["model"], split["version"], split["status"], split["latency_ms"]) == ("demo", "2.0", 503, 7)
@@ -177,3 +184,5 @@ def test_log4j2_config_on_torchserves_own_log4j(tmp_path):
     assert forged["logger"] == "MODEL_LOG" and forged["message"].endswith('"x\x02"}')
     assert wrapped == {**wrapped, "logger": "MODEL_LOG", "message": "plain print"}
     assert scanner["message"] == "Stopped Scanner"
+    assert batch["message"] == "Sending response for jobId job 1\nforged"
+    assert thread["message"] == "Backend response time: 28"  # kept: bench/startup.py's model-loaded marker

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 from typing import Any
@@ -37,6 +38,10 @@ THREADS_ENV = "TS_TORCH_THREADS"
 # Lines TorchServe's frontend matches on the worker's stdout: they stay plain text.
 PLAIN_PREFIXES = ("[METRICS]", "[PID]")
 PLAIN_LINES = ("Torch worker started.",)
+# The worker's own line for every batch, which the access records already time: dropped (exact format string).
+CHATTER = frozenset({"Backend received inference at: %d"})
+MAX_TORCH_THREADS = 256  # as models.<name>.torchThreads allows
+THREADS_ITEM = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,62})=([1-9][0-9]{0,2})", re.ASCII)  # model names as validated
 
 _batch: dict[str, Any] = {}
 """The batch being handled (model, version, request_ids, statuses); the worker handles one batch at a time."""
@@ -63,6 +68,11 @@ class JsonLines(logging.Formatter):
         if record.exc_info:
             out["error"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=True, separators=(",", ":"), default=str)
+
+
+class DropChatter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg in CHATTER)
 
 
 def _model(context: Any) -> tuple[str, str]:
@@ -110,14 +120,18 @@ def _wrap_predict(predict: Any, access: logging.Logger) -> Any:
     return traced_predict
 
 
-def threads_by_model(value: str) -> dict[str, int]:
-    """`demo=2 wide=1` -> {"demo": 2, "wide": 1}; anything else in an item is ignored (the renderer validates)."""
-    out = {}
+def threads_by_model(value: str) -> tuple[dict[str, int], list[str]]:
+    """`demo=2 wide=1` -> ({"demo": 2, "wide": 1}, []); items that are not `name=1..256` (ASCII digits) come back
+    as the second value, ignored (the renderer only writes valid items; this guards a hand-set variable)."""
+    out: dict[str, int] = {}
+    ignored = []
     for item in value.split():
-        name, _, count = item.partition("=")
-        if name and count.isdigit() and int(count) > 0:
-            out[name] = int(count)
-    return out
+        match = THREADS_ITEM.fullmatch(item)
+        if match and int(match[2]) <= MAX_TORCH_THREADS:
+            out[match[1]] = int(match[2])
+        else:
+            ignored.append(item)
+    return out, ignored
 
 
 def _wrap_init(init: Any, threads: dict[str, int]) -> Any:
@@ -143,6 +157,7 @@ def install(argv: list[str] | None = None) -> bool:
         return True
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonLines())
+    handler.addFilter(DropChatter())
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
@@ -150,7 +165,10 @@ def install(argv: list[str] | None = None) -> bool:
 
         service.Service.predict = _wrap_predict(service.Service.predict, logging.getLogger(ACCESS_LOGGER))
         service.create_predict_response = _wrap_create_response(service.create_predict_response)
-        threads = threads_by_model(os.environ.get(THREADS_ENV, ""))
+        threads, ignored = threads_by_model(os.environ.get(THREADS_ENV, ""))
+        if ignored:
+            logging.getLogger(__name__).warning("%s: ignored %s (each item is name=1..%d)", THREADS_ENV,
+                                                " ".join(ignored), MAX_TORCH_THREADS)
         if threads:
             service.Service.__init__ = _wrap_init(service.Service.__init__, threads)  # type: ignore[method-assign]
     except (ImportError, AttributeError) as missing:
