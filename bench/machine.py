@@ -28,9 +28,16 @@ def busy_share(seconds: float = 2.0) -> float:
     return (busy1 - busy0) / max(total1 - total0, 1)
 
 
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's model name (/proc/cpuinfo), so results from two machines are not compared as one."""
+    text = Path("/proc/cpuinfo").read_text(errors="replace") if cpuinfo is None else cpuinfo
+    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
+    return names[0] if names else "unknown"
+
+
 def snapshot() -> dict:
     load1, load5, load15 = os.getloadavg()
-    return {"cores": os.cpu_count(), "loadavg": [round(load1, 2), round(load5, 2), round(load15, 2)],
+    return {"cores": os.cpu_count(), "cpu": cpu_model(), "loadavg": [round(load1, 2), round(load5, 2), round(load15, 2)],
             "busy_share": round(busy_share(), 3)}
 
 

@@ -71,7 +71,7 @@ def write(measurements: list[Measurement], command: str, notes: str = "", machin
     state = machine or {}
     REPORT.write_text(f"""# Benchmarks
 
-Command: `{command}` — machine: {platform.machine()}, {state.get('cores')} cores, {platform.platform()} — load
+Command: `{command}` — machine: {platform.machine()}, {state.get('cores')} cores ({state.get('cpu', 'CPU not recorded')}), {platform.platform()} — load
 average before the run {state.get('loadavg')}, busy share {state.get('busy_share')} — date: {date.today().isoformat()}.
 Value and baseline are medians of the runs; the ratio is the median of the paired ratios (run i of the config
 against run i of its baseline, interleaved), its spread their min–max. A target is met only when the whole

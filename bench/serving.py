@@ -43,11 +43,18 @@ from tests.mocks import ROOT, evaluate_program, named, only
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 TUNE_BUDGET_S = float(os.environ.get("BENCH_TUNE_BUDGET_S", "330"))  # per bench model: about 15 trials of ~22 s
 CONCURRENCY, SECONDS = 16, 15
+# Load before each measured run: TorchServe's JVM is still compiling its hot paths for the first half minute of
+# load (its compiler threads took about 14 % of a core during a run that followed a 5 s warm-up, about 2 % after
+# 20 s), so measured runs start from the steady state a long-running server is in. Tuner trials rank
+# configurations against each other and keep a short warm-up.
+WARMUP_S = int(os.environ.get("BENCH_WARMUP_S", "20"))
+TRIAL_WARMUP_S = 5
 OVERHEAD_TARGET_MS, READY_TARGET_S, LIMIT_TARGET = 2.0, 5.0, 0.85
 
 
 def serve_and_load(client, inputs: dict, image_id: str, store: Path, model: str, config: str, body: dict,
-                   connections: int = CONCURRENCY, seconds: int = SECONDS, torch_threads: str = "") -> dict:
+                   connections: int = CONCURRENCY, seconds: int = SECONDS, torch_threads: str = "",
+                   warmup_s: int = WARMUP_S) -> dict:
     """Serve `config` (and TS_TORCH_THREADS `torch_threads`, e.g. "demo=2") in the stack's container spec, put
     wrk's load on `model`, and return wrk's figures with start-to-READY and its phases."""
     spec = copy.deepcopy(inputs)
@@ -68,7 +75,7 @@ def serve_and_load(client, inputs: dict, image_id: str, store: Path, model: str,
         token_auth = "disable_token_authorization=false" in config
         key = exec_json(container, "cat", "/run/torchserve/key_file.json")["inference"]["key"] if token_auth else None
         url = f"http://127.0.0.1:8080/predictions/{model}"
-        run_wrk(url, body=body, key=key, connections=connections, seconds=5)  # warm-up
+        run_wrk(url, body=body, key=key, connections=connections, seconds=warmup_s)
         with GpuSampler(enabled=bool(GPU_OVERRIDES)) as gpu:
             result = run_wrk(url, body=body, key=key, connections=connections, seconds=seconds)
         result.update(gpu.summary())
@@ -80,7 +87,7 @@ def serve_and_load(client, inputs: dict, image_id: str, store: Path, model: str,
 
 def _rows(name: str, runs: dict[str, list[dict]], tuned: Trial) -> list[Measurement]:
     ours, stock, best = runs["generated"], runs["stock"], runs["tuned"]
-    note = f"wrk -c{CONCURRENCY} -d{SECONDS}s, {len(ours)} interleaved runs each"
+    note = f"wrk -c{CONCURRENCY} -d{SECONDS}s after {WARMUP_S} s of warm-up load, {len(ours)} interleaved runs each"
     tuned_note = (f"{note}; tuned: {tuned.workers} workers, batch {tuned.batch_size}, "
                   f"delay {tuned.max_batch_delay_ms} ms, torch threads {tuned.torch_threads or 'default'}, "
                   f"CPU launcher {'on' if tuned.cpu_launcher else 'off'}")
@@ -136,7 +143,7 @@ def archive_source(source, store: Path) -> None:
 def tune(serve, name: str, cores: int) -> tuple[Trial, list[Result], bool]:
     """make tune's search for one bench model (BENCH_TUNE_BUDGET_S), from the dev stack's static default."""
     def measure(trial: Trial) -> Result:
-        r = serve_trial(serve, name, trial, seconds=8)
+        r = serve_trial(serve, name, trial, seconds=8, warmup_s=TRIAL_WARMUP_S)
         print(f"bench: tune {name}: {trial.label()} -> {r['rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms", flush=True)
         return Result(trial, r["rps"], r["p50_ms"], r["p99_ms"])
 

@@ -14,20 +14,23 @@ sets models.<name>.{workers, batchSize, maxBatchDelayMs, torchThreads} in stacks
 from __future__ import annotations
 
 import argparse
+import copy
+import os
 import sys
 import time
 from pathlib import Path
 
 import yaml
 from torchserve_deploy.constants import PROJECT
+from torchserve_deploy.yaml_strict import load_json
 
 from bench import machine, plots
 from bench.configs import trial_serving
-from bench.serving import archive_source, serve_and_load
+from bench.serving import TRIAL_WARMUP_S, archive_source, serve_and_load
 from bench.tune_search import Result, Trial, axes, search
 from infra.offline import ROOT, committed_stacks, stack_settings
 from infra.settings.declare import full_key
-from infra.settings.keys import MODELS_KEY
+from infra.settings.keys import MODELS_DEFAULT, MODELS_KEY
 from infra.smoke import samples
 from tests.engine import Engine, build_declared_image, ensure_base_image
 from tests.mocks import evaluate_program, named
@@ -59,39 +62,81 @@ def plan(stack: str) -> tuple:
     return settings, resources, containers[0].inputs, {n: s for n, (_, s) in found.items()}
 
 
+def on_gpu(settings) -> bool:
+    """Whether the stack serves on GPUs (or from a cuda image): then the CPU launcher is not swept (the stack
+    refuses it there)."""
+    return settings.gpus is not None or settings.variant.accelerator == "cuda"
+
+
 def tune_model(client, inputs, image_id, store, model, body, p99_ms: float, budget_s: float, cores: int,
-               cpu_launcher: bool):
+               cpu_launcher: bool, gpu: bool):
     def measure(trial: Trial) -> Result:
         config, threads = trial_serving(model.name, trial, model.response_timeout_s)
         r = serve_and_load(client, inputs, image_id, store, model.name, config, body, seconds=TRIAL_SECONDS,
-                           torch_threads=threads)
+                           torch_threads=threads, warmup_s=TRIAL_WARMUP_S)
         print(f"tune {model.name}: {trial.label()} -> {r['rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms", flush=True)
         return Result(trial, r["rps"], r["p50_ms"], r["p99_ms"])
 
     start = Trial(model.workers, model.batch_size, model.max_batch_delay_ms, model.torch_threads, cpu_launcher)
-    return start, search(measure, start, axes(cores, gpu=bool(inputs.get("gpus"))), p99_ms, budget_s)
+    return start, search(measure, start, axes(cores, gpu=gpu), p99_ms, budget_s)
 
 
-def write_stack(stack: str, choices: dict[str, Trial]) -> Path:
-    """Set each model's workers, batching and threads in the committed stack file (comments above `config:`
-    kept). The CPU launcher is one switch for the whole server: set only when every model's winner agrees."""
-    path = ROOT / f"stacks/Pulumi.{stack}.yaml"
-    text = path.read_text()
-    data = yaml.safe_load(text)
-    models = data["config"].setdefault(f"{PROJECT}:{MODELS_KEY}", {})
+def stack_text(text: str, choices: dict[str, Trial]) -> str:
+    """The stack file's text with each model's workers, batching and threads set (pure). Only the `config:`
+    block is rewritten (its comments and quoting are not kept); everything before and after it (the header
+    comment, `encryptionsalt`, other top-level keys) stays byte for byte. A model the file does not list yet
+    is added with the path the loader would give it. The CPU launcher is one switch for the whole server: set
+    only when every model's winner agrees."""
+    root = yaml.compose(text)
+    data = yaml.safe_load(text) or {}
+    config = (data.get("config") or {}) if isinstance(data, dict) else None
+    if not isinstance(root, (yaml.MappingNode, type(None))) or not isinstance(data, dict) or not isinstance(config, dict):
+        raise Refused("make tune --write: the stack file is not a mapping with a `config:` mapping; keep it as "
+                      "`pulumi config set` writes it")
+    key = f"{PROJECT}:{MODELS_KEY}"
+    models = config.get(key)
+    if models is None:
+        models = copy.deepcopy(MODELS_DEFAULT)
+    elif isinstance(models, str):  # the JSON form `pulumi config set --path` may leave
+        models = load_json(models)
     for name, t in choices.items():
-        models.setdefault(name, {}).update(workers=t.workers, batchSize=t.batch_size,
-                                           maxBatchDelayMs=t.max_batch_delay_ms, torchThreads=t.torch_threads)
+        entry = models.setdefault(name, copy.deepcopy(MODELS_DEFAULT.get(name, {}))) if isinstance(models, dict) else None
+        if not isinstance(entry, dict):
+            raise Refused(f"make tune --write: {key} in the stack file is not a map from model name to settings "
+                          f"({name!r} is {entry!r}); fix the stack so `make check` passes, then tune again")
+        entry.update(workers=t.workers, batchSize=t.batch_size, maxBatchDelayMs=t.max_batch_delay_ms,
+                     torchThreads=t.torch_threads)
+    config[key] = models
     launcher = {t.cpu_launcher for t in choices.values()}
     if launcher == {True}:
-        data["config"][full_key("cpu_launcher")] = True
+        config[full_key("cpu_launcher")] = True
     elif launcher == {False}:
-        data["config"].pop(full_key("cpu_launcher"), None)  # off is the default
+        config.pop(full_key("cpu_launcher"), None)  # off is the default
     else:
         print("make tune: the models' winners disagree on the CPU launcher (one switch for the server); "
               "cpuLauncher left as it was", file=sys.stderr)
-    head = text[: text.index("config:")] if text.startswith("#") and "config:" in text else ""
-    path.write_text(head + yaml.safe_dump(data, sort_keys=False))
+    block = yaml.safe_dump({"config": config}, sort_keys=False)
+    found = [(k, v) for k, v in (root.value if root else ()) if isinstance(k, yaml.ScalarNode) and k.value == "config"]
+    if not found:
+        return text + ("" if text.endswith("\n") or not text else "\n") + block
+    (k, v), = found
+    rest = text[v.end_mark.index:]
+    return text[:k.start_mark.index] + block + (rest[1:] if rest.startswith("\n") else rest)
+
+
+def write_stack(stack: str, choices: dict[str, Trial]) -> Path:
+    """Write stack_text's change into stacks/Pulumi.<stack>.yaml, after the new text passes the strict YAML
+    loader and the settings loader (so it never leaves a file `pulumi up` would refuse); atomic."""
+    path = ROOT / f"stacks/Pulumi.{stack}.yaml"
+    text = stack_text(path.read_text(encoding="utf-8"), choices)
+    try:
+        stack_settings(stack, text)
+    except ValueError as bad:
+        raise Refused(f"make tune --write: the recommendation would make the stack invalid, so {path.name} is "
+                      f"unchanged: {bad}") from None
+    partial = path.with_name(f".{path.name}.tune")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
     return path
 
 
@@ -125,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             archive_source(model.source, store)
             start, (results, winner, met, cut) = tune_model(client, inputs, image_id, store, model, bodies[model.name],
                                                            settings.defaults.p99_target_ms, share, state["cores"],
-                                                           settings.server.cpu_launcher)
+                                                           settings.server.cpu_launcher, on_gpu(settings))
             report["models"][model.name] = {
                 "current": vars(start), "recommended": vars(winner.trial), "meetsP99Target": met,
                 "budgetCut": cut, "trials": [r.row() for r in results]}
@@ -139,7 +184,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: recommended {m['recommended']} (current {m['current']}); p99 target met: {m['meetsP99Target']}")
     print(f"make tune: {report['elapsedS']} s of a {args.budget_s:.0f} s budget; recommendation in {out}")
     if args.write:
-        print(f"wrote {write_stack(args.stack, {n: Trial(**m['recommended']) for n, m in report['models'].items()})}")
+        try:
+            print(f"wrote {write_stack(args.stack, {n: Trial(**m['recommended']) for n, m in report['models'].items()})}")
+        except Refused as problem:
+            print(problem, file=sys.stderr)
+            return 2
     return 0
 
 

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 
+from torchserve_deploy.serve.config_properties import MAX_TORCH_THREADS, MAX_WORKERS_PER_MODEL
+
 
 @dataclass(frozen=True)
 class Trial:
@@ -53,13 +55,15 @@ Move = dict[str, int]  # the Trial fields one step of an axis sets
 def axes(cores: int, gpu: bool = False) -> dict[str, tuple[Move, ...]]:
     """The moves tried on each axis, in sweep order, for a machine with `cores` CPUs. A GPU server never takes
     the CPU launcher (it pins CPU cores for CPU inference; the stack refuses it with GPUs)."""
-    workers = sorted({1, 2, max(1, cores // 2), cores})
-    threads = sorted({0} | {t for t in (1, 2, 4, max(1, cores // 2), cores) if t <= cores})
+    cores = max(1, cores)  # the moves stay within what a stack accepts (workers 1-64, torchThreads 0-256)
+    workers = sorted({min(w, MAX_WORKERS_PER_MODEL) for w in (1, 2, max(1, cores // 2), cores)})
+    threads = sorted({0} | {t for t in (1, 2, 4, max(1, cores // 2), cores) if t <= min(cores, MAX_TORCH_THREADS)})
 
     def one(field: str, values) -> tuple[Move, ...]:
         return tuple({field: value} for value in values)
 
-    return {"workers": tuple({"workers": w, "torch_threads": t} for w in workers for t in (0, max(1, cores // w))),
+    return {"workers": tuple({"workers": w, "torch_threads": t} for w in workers
+                             for t in (0, min(MAX_TORCH_THREADS, max(1, cores // w)))),
             "torch_threads": one("torch_threads", threads), "batch_size": one("batch_size", (1, 2, 4, 8, 16)),
             "max_batch_delay_ms": one("max_batch_delay_ms", (1, 2, 5, 10, 20)),
             **({} if gpu else {"cpu_launcher": one("cpu_launcher", (False, True))})}

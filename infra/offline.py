@@ -126,21 +126,26 @@ def _engine_value(value: Any) -> str:
     return str(value)
 
 
-def stack_config(stack: str) -> dict[str, Any]:
-    """The committed stack file's config block (repeated keys refused, as the engine does)."""
+def stack_config(stack: str, text: str | None = None) -> dict[str, Any]:
+    """The committed stack file's config block (repeated keys refused, as the engine does); `text` stands in
+    for the file's content (a change about to be written)."""
     path = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         known = ", ".join(committed_stacks())
         raise ValidationError("stack", stack, f"a committed stack: {known}", f"use STACK=<one of {known}>")
-    data = load_yaml(path.read_text(encoding="utf-8"), f"stacks/{path.name}") or {}
+    data = load_yaml(path.read_text(encoding="utf-8") if text is None else text, f"stacks/{path.name}") or {}
+    if not isinstance(data, dict) or not isinstance(data.get("config") or {}, dict):
+        raise ValidationError(f"stacks/{path.name}", "(its top level)", "a mapping with a `config:` mapping",
+                              "keep the file as `pulumi config set` writes it: config: {key: value, ...}")
     return dict(data.get("config") or {})
 
 
-def offline_config(stack: str, overrides: dict[str, Any] | None = None) -> tuple[dict[str, Any], frozenset[str]]:
+def offline_config(stack: str, overrides: dict[str, Any] | None = None,
+                   text: str | None = None) -> tuple[dict[str, Any], frozenset[str]]:
     """The config the engine would hand the program, without the CLI: a `{secure: ...}` value cannot be
     decrypted here, so a key that may hold a secret gets a placeholder and is marked secret (renderings
     then show [secret] or an environment reference, never the blob); any other secure key is refused."""
-    config = {**stack_config(stack), **{f"{PROJECT}:{k}": val for k, val in (overrides or {}).items()}}
+    config = {**stack_config(stack, text), **{f"{PROJECT}:{k}": val for k, val in (overrides or {}).items()}}
     secrets = set()
     for key, value in list(config.items()):
         if isinstance(value, dict) and set(value) == {"secure"}:
@@ -153,8 +158,9 @@ def offline_config(stack: str, overrides: dict[str, Any] | None = None) -> tuple
     return config, frozenset(secrets)
 
 
-def stack_settings(stack: str) -> Settings:
-    config, secrets = offline_config(stack)
+def stack_settings(stack: str, text: str | None = None) -> Settings:
+    """The committed stack's settings, validated (`text`: the stack file's content about to be written)."""
+    config, secrets = offline_config(stack, text=text)
     return load_settings({k: _engine_value(val) for k, val in config.items()}, stack=stack, root=ROOT,
                          secret_keys=secrets)
 

@@ -43,6 +43,12 @@ def test_bench_refuses_a_busy_machine(monkeypatch):
     assert state["cores"] == os.cpu_count() and len(state["loadavg"]) == 3
 
 
+def test_cpu_model_is_recorded_with_the_machine():
+    info = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz\nflags\t: fpu\n"
+    assert machine.cpu_model(info) == "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz"
+    assert machine.cpu_model("processor\t: 0\n") == "unknown"  # e.g. arm64 kernels print no model name
+
+
 def test_busy_share_reads_proc_stat():
     assert 0.0 <= machine.busy_share(0.2) <= 1.0
 
@@ -260,11 +266,84 @@ def test_tuner_writes_the_winners_into_the_stack_file(tmp_path, monkeypatch):
     assert "torchserve-deploy:cpuLauncher" not in config and config["torchserve-deploy:models"]["demo"]["torchThreads"] == 0
 
 
-def test_tuner_leaves_the_launcher_alone_when_the_models_disagree(tmp_path, monkeypatch, capsys):
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "stacks/Pulumi.dev.yaml").write_text("config:\n  torchserve-deploy:cpuLauncher: true\n")
-    monkeypatch.setattr(tune, "ROOT", tmp_path)
-    tune.write_stack("dev", {"a": Trial(1, 4, 5, 0, False), "b": Trial(2, 4, 5, 1, True)})
+def test_tuner_leaves_the_launcher_alone_when_the_models_disagree(capsys):
+    text = tune.stack_text("config:\n  torchserve-deploy:cpuLauncher: true\n",
+                           {"demo": Trial(1, 4, 5, 0, False), "b": Trial(2, 4, 5, 1, True)})
     import yaml
-    assert yaml.safe_load((tmp_path / "stacks/Pulumi.dev.yaml").read_text())["config"]["torchserve-deploy:cpuLauncher"]
+    assert yaml.safe_load(text)["config"]["torchserve-deploy:cpuLauncher"] is True
     assert "disagree on the CPU launcher" in capsys.readouterr().err
+
+
+STACK_WITH_NEIGHBOURS = """# dev stack; config: see the README (a comment that names config:)
+encryptionsalt: v1:abc=:v1:def:ghi
+config:
+  torchserve-deploy:host: local   # a comment inside the block (not kept)
+  torchserve-deploy:models: '{"demo": {"path": "models/demo", "workers": 1}}'
+secretsprovider: passphrase
+"""
+
+
+def test_tuner_rewrites_only_the_config_block():
+    """The header comment (even one that says `config:`), encryptionsalt before the block and keys after it stay
+    byte for byte; the block's models (here in the JSON string form) get the winner; strict YAML still loads."""
+    from torchserve_deploy.yaml_strict import load_yaml
+
+    text = tune.stack_text(STACK_WITH_NEIGHBOURS, {"demo": Trial(2, 8, 10, 1, False)})
+    head = STACK_WITH_NEIGHBOURS[: STACK_WITH_NEIGHBOURS.index("\nconfig:") + 1]
+    assert text.startswith(head) and text.endswith("\nsecretsprovider: passphrase\n"), text
+    data = load_yaml(text, "stack")  # repeated keys refused
+    assert data["encryptionsalt"] == "v1:abc=:v1:def:ghi" and data["secretsprovider"] == "passphrase"
+    assert data["config"]["torchserve-deploy:host"] == "local"
+    assert data["config"]["torchserve-deploy:models"] == {"demo": {
+        "path": "models/demo", "workers": 2, "batchSize": 8, "maxBatchDelayMs": 10, "torchThreads": 1}}
+    assert tune.stack_text(text, {"demo": Trial(2, 8, 10, 1, False)}) == text  # idempotent: no spurious diff
+    # A stack that lists no models gets the model with the path the loader gives it by default.
+    bare = tune.stack_text("config:\n  torchserve-deploy:host: local\n", {"demo": Trial(2, 4, 5)})
+    assert yaml_models(bare) == {"demo": {"path": "models/demo", "workers": 2, "batchSize": 4, "maxBatchDelayMs": 5,
+                                          "torchThreads": 0}}
+    assert yaml_models(tune.stack_text("# only a comment\n", {"demo": Trial(1, 4, 5)}))["demo"]["workers"] == 1
+    for broken in ("config: [1, 2]\n", "- a list\n"):
+        with pytest.raises(tune.Refused, match="not a mapping with a `config:` mapping"):
+            tune.stack_text(broken, {"demo": Trial(1, 4, 5)})
+    for broken in ("config:\n  torchserve-deploy:models: '[1]'\n", "config:\n  torchserve-deploy:models: {demo: 3}\n"):
+        with pytest.raises(tune.Refused, match="is not a map from model name to settings"):
+            tune.stack_text(broken, {"demo": Trial(1, 4, 5)})
+
+
+def yaml_models(text: str) -> dict:
+    import yaml
+
+    return yaml.safe_load(text)["config"]["torchserve-deploy:models"]
+
+
+def test_tuner_never_writes_a_stack_the_loader_refuses(tmp_path, monkeypatch):
+    (tmp_path / "stacks").mkdir()
+    original = (ROOT / "stacks/Pulumi.dev.yaml").read_text()
+    (tmp_path / "stacks/Pulumi.dev.yaml").write_text(original)
+    monkeypatch.setattr(tune, "ROOT", tmp_path)
+    with pytest.raises(tune.Refused, match=r"would make the stack invalid.*models\.ghost\.path"):
+        tune.write_stack("dev", {"ghost": Trial(1, 4, 5)})  # a model with no directory: refused, file untouched
+    assert (tmp_path / "stacks/Pulumi.dev.yaml").read_text() == original
+    assert [p.name for p in (tmp_path / "stacks").iterdir()] == ["Pulumi.dev.yaml"]  # no partial file left
+
+
+def test_tuner_moves_stay_within_what_a_stack_accepts():
+    """On a big host the sweep never proposes workers over 64 or threads over 256 (the settings' ranges)."""
+    from torchserve_deploy.serve.config_properties import MAX_TORCH_THREADS, MAX_WORKERS_PER_MODEL
+
+    for cores in (0, 1, 96, 128, 1000):
+        grid = tune_search.axes(cores)
+        workers = [m["workers"] for m in grid["workers"]]
+        threads = [m["torch_threads"] for moves in (grid["workers"], grid["torch_threads"]) for m in moves]
+        assert 1 <= min(workers) and max(workers) <= MAX_WORKERS_PER_MODEL, (cores, workers)
+        assert 0 <= min(threads) and max(threads) <= MAX_TORCH_THREADS, (cores, threads)
+    assert max(m["workers"] for m in tune_search.axes(128)["workers"]) == 64
+
+
+def test_tuner_does_not_sweep_the_launcher_for_a_cuda_image_without_gpus():
+    """The stack refuses cpuLauncher with a cuda image even with no `gpus` set: the tuner asks the settings, not
+    the container spec."""
+    cuda = load_settings({"torchserve-deploy:accelerator": "cuda", "torchserve-deploy:cudaVersion": "cu128"}, stack="dev",
+                         root=ROOT)
+    assert cuda.gpus is None and tune.on_gpu(cuda)
+    assert not tune.on_gpu(load_settings({}, stack="dev", root=ROOT))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from torchserve_deploy import validators as v
 from torchserve_deploy.image.variants import BUILD_TYPES, PYTHON_VERSIONS, TORCHSERVE_VERSIONS
-from torchserve_deploy.serve.config_properties import MAX_TORCH_THREADS
+from torchserve_deploy.serve.config_properties import MAX_TORCH_THREADS, MAX_WORKERS_PER_MODEL
 
 from infra.settings.declare import BOTH, EC2, LOCAL, PORT_ALLOWED, K, Port, Section, check, full_key
 from infra.settings.keys_ec2 import Ec2Section
@@ -132,7 +132,7 @@ class ServerSection(Section):
 class ModelDefaults(Section):
     """Stack-wide defaults for every model; `models.<name>` overrides them per model."""
 
-    workers_per_model: Annotated[int, Field(ge=1, le=64), K("Default workers per model (min = max).",
+    workers_per_model: Annotated[int, Field(ge=1, le=MAX_WORKERS_PER_MODEL), K("Default workers per model (min = max).",
                                                              "an integer from 1 to 64", "1")] = 1
     batch_size: Annotated[int, Field(ge=1, le=1024), K("Default dynamic batch size per model.",
                                                         "an integer from 1 to 1024", "4")] = 4
@@ -142,7 +142,8 @@ class ModelDefaults(Section):
                                                                  "an integer from 1 to 86400", "120")] = 120
     torch_threads: Annotated[int, Field(ge=0, le=MAX_TORCH_THREADS), K(
         "Default torch threads per worker (torch.set_num_threads before the handler loads); 0 leaves torch's "
-        "default of one per core, which oversubscribes the cores when several workers share them.",
+        "default, one per core (oversubscribing the cores when several workers share them), or under cpuLauncher "
+        "the launcher's share of the cores per worker; a value set here wins over the launcher's.",
         f"an integer from 0 to {MAX_TORCH_THREADS}", "0")] = 0
     p99_target_ms: Annotated[int, Field(ge=1, le=600000), K(
         "The p99 latency bound make tune keeps to when it picks each model's workers and batching, in ms.",
@@ -179,7 +180,7 @@ class ModelEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, alias_generator=to_camel,
                               populate_by_name=True)
     path: str
-    workers: Annotated[int, Field(ge=1, le=64)] | None = None
+    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS_PER_MODEL)] | None = None
     batch_size: Annotated[int, Field(ge=1, le=1024)] | None = None
     max_batch_delay_ms: Annotated[int, Field(ge=0, le=60000)] | None = None
     response_timeout_s: Annotated[int, Field(ge=1, le=86400)] | None = None

@@ -20,6 +20,7 @@ from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.model.manifest import MANIFEST, load_manifest
 from torchserve_deploy.model.params import resolve
 from torchserve_deploy.model.source import ModelSource
+from torchserve_deploy.serve.config_properties import MAX_TORCH_THREADS, MAX_WORKERS_PER_MODEL
 from torchserve_deploy.yaml_strict import load_json
 
 from infra.settings import checks
@@ -126,6 +127,12 @@ def load_settings(config: Mapping[str, Any], *, stack: str, root: Path,
     return checks.finish(s, models)
 
 
+# What each field of a `models` entry takes, in error messages (the ranges are ModelEntry's).
+ENTRY_ALLOWED = {"path": "<model dir, relative to the repo root>", "workers": f"1-{MAX_WORKERS_PER_MODEL}",
+                 "batchSize": "1-1024", "maxBatchDelayMs": "0-60000", "responseTimeoutS": "1-86400",
+                 "torchThreads": f"0-{MAX_TORCH_THREADS}", "train": "true|false|{param: value}"}
+
+
 def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
     key = f"{PROJECT}:{MODELS_KEY}"
     fix = f"in the stack file: {key}: {{demo: {{path: models/demo, workers: 1}}}}"
@@ -150,10 +157,15 @@ def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
             first = err.errors()[0]
             # The first element names the entry's field; later ones are pydantic's union tags.
             field = str(first["loc"][0]) if first["loc"] else ""
-            raise ValidationError(f"{where}.{field}" if field else where, first.get("input"),
-                                  "{path: <model dir>, workers: 1-64, batchSize: 1-1024, maxBatchDelayMs: 0-60000, "
-                                  "responseTimeoutS: 1-86400, torchThreads: 0-256, train: true|false|{param: value}}",
-                                  f"fix {where} in the stack file") from None
+            allowed = "{" + ", ".join(f"{k}: {v}" for k, v in ENTRY_ALLOWED.items()) + "}"
+            if field in ENTRY_ALLOWED:
+                what = ENTRY_ALLOWED[field] if field in ("path", "train") else f"an unquoted integer in {ENTRY_ALLOWED[field]}"
+                fix = f"set {where}.{field} to {what}" + ("" if field == "path" else ", or remove it to take the default")
+            elif field:
+                fix = f"remove {where}.{field} (a model entry holds only {', '.join(ENTRY_ALLOWED)})"
+            else:
+                fix = f"make {where} a map such as {{path: models/demo, workers: 1}}"
+            raise ValidationError(f"{where}.{field}" if field else where, first.get("input"), allowed, fix) from None
         directory = confined(f"{where}.path", entry.path, root, s.roots)
         if not (directory / MANIFEST).is_file():
             raise ValidationError(f"{where}.path", entry.path, f"a directory (relative to the repo root) holding {MANIFEST}",

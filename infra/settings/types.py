@@ -22,7 +22,7 @@ class ModelSettings:
     max_batch_delay_ms: int
     response_timeout_s: int
     torch_threads: int
-    """torch.set_num_threads in each worker; 0 leaves torch's default."""
+    """torch.set_num_threads in each worker; 0 leaves torch's default (or the CPU launcher's share)."""
     training: dict[str, Any] | None
     """The trainer's parameter values when this model is trained in this stack, else None."""
 

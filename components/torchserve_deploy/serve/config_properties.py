@@ -8,9 +8,10 @@ from torchserve_deploy import validators as v
 from torchserve_deploy.constants import CONTAINER_CONFIG, CONTAINER_KEY_FILE, CONTAINER_MODEL_STORE
 
 __all__ = ["CONTAINER_CONFIG", "CONTAINER_KEY_FILE", "CONTAINER_MODEL_STORE", "CPU_LAUNCHER_ARGS", "MAX_TORCH_THREADS",
-           "ModelServing", "ServerPorts", "render_config_properties", "torch_threads_env"]
+           "MAX_WORKERS_PER_MODEL", "ModelServing", "ServerPorts", "render_config_properties", "torch_threads_env"]
 
 MAX_TORCH_THREADS = 256
+MAX_WORKERS_PER_MODEL = 64
 # TorchServe's CPU launcher (torch.backends.xeon.run_cpu) pins each worker of a model to its own share of the
 # cores and sets OMP_NUM_THREADS to that share. Logical cores: a container's CPUs are usually vCPUs
 # (hyperthreads), and counting physical cores only would leave half of them idle.
