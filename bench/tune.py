@@ -17,6 +17,7 @@ import argparse
 import copy
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import yaml
 from torchserve_deploy.constants import PROJECT
 from torchserve_deploy.yaml_strict import load_json
 
-from bench import machine, plots
+from bench import machine, plots, stack_edit
 from bench.configs import trial_serving
 from bench.serving import TRIAL_WARMUP_S, archive_source, serve_and_load
 from bench.tune_search import Result, Trial, axes, search
@@ -82,61 +83,66 @@ def tune_model(client, inputs, image_id, store, model, body, p99_ms: float, budg
 
 
 def stack_text(text: str, choices: dict[str, Trial]) -> str:
-    """The stack file's text with each model's workers, batching and threads set (pure). Only the `config:`
-    block is rewritten (its comments and quoting are not kept); everything before and after it (the header
-    comment, `encryptionsalt`, other top-level keys) stays byte for byte. A model the file does not list yet
-    is added with the path the loader would give it. The CPU launcher is one switch for the whole server: set
-    only when every model's winner agrees."""
-    root = yaml.compose(text)
+    """The stack file's text with each model's workers, batching and threads set (pure), editing only those
+    entries' lines (bench/stack_edit.py): comments, quoting and every other key stay byte for byte. A model the
+    file does not list yet is added with the path the loader would give it. The CPU launcher is one switch for
+    the whole server: set only when every model's winner agrees (off removes the key: it is the default)."""
     data = yaml.safe_load(text) or {}
     config = (data.get("config") or {}) if isinstance(data, dict) else None
-    if not isinstance(root, (yaml.MappingNode, type(None))) or not isinstance(data, dict) or not isinstance(config, dict):
+    if not isinstance(config, dict):
         raise Refused("make tune --write: the stack file is not a mapping with a `config:` mapping; keep it as "
                       "`pulumi config set` writes it")
     key = f"{PROJECT}:{MODELS_KEY}"
-    models = config.get(key)
-    if models is None:
-        models = copy.deepcopy(MODELS_DEFAULT)
-    elif isinstance(models, str):  # the JSON form `pulumi config set --path` may leave
-        models = load_json(models)
+    listed = config.get(key)
+    if listed is None:
+        text = stack_edit.set_entry(text, ("config", key), copy.deepcopy(MODELS_DEFAULT))
+        listed = MODELS_DEFAULT
+    elif isinstance(listed, str):  # the JSON string form
+        listed = load_json(listed)
     for name, t in choices.items():
-        entry = models.setdefault(name, copy.deepcopy(MODELS_DEFAULT.get(name, {}))) if isinstance(models, dict) else None
-        if not isinstance(entry, dict):
-            raise Refused(f"make tune --write: {key} in the stack file is not a map from model name to settings "
-                          f"({name!r} is {entry!r}); fix the stack so `make check` passes, then tune again")
-        entry.update(workers=t.workers, batchSize=t.batch_size, maxBatchDelayMs=t.max_batch_delay_ms,
-                     torchThreads=t.torch_threads)
-    config[key] = models
+        if not isinstance(listed, dict) or not isinstance(listed.get(name, {}), dict):
+            raise Refused(f"make tune --write: {key} in the stack file is not a map from model name to settings; "
+                          "fix the stack so `make check` passes, then tune again")
+        if name not in listed:
+            text = stack_edit.set_entry(text, ("config", key, name), copy.deepcopy(MODELS_DEFAULT.get(name, {})))
+        for field, value in (("workers", t.workers), ("batchSize", t.batch_size),
+                             ("maxBatchDelayMs", t.max_batch_delay_ms), ("torchThreads", t.torch_threads)):
+            text = stack_edit.set_entry(text, ("config", key, name, field), value)
     launcher = {t.cpu_launcher for t in choices.values()}
     if launcher == {True}:
-        config[full_key("cpu_launcher")] = True
+        text = stack_edit.set_entry(text, ("config", full_key("cpu_launcher")), True)
     elif launcher == {False}:
-        config.pop(full_key("cpu_launcher"), None)  # off is the default
+        text = stack_edit.delete_entry(text, ("config", full_key("cpu_launcher")))
     else:
         print("make tune: the models' winners disagree on the CPU launcher (one switch for the server); "
               "cpuLauncher left as it was", file=sys.stderr)
-    block = yaml.safe_dump({"config": config}, sort_keys=False)
-    found = [(k, v) for k, v in (root.value if root else ()) if isinstance(k, yaml.ScalarNode) and k.value == "config"]
-    if not found:
-        return text + ("" if text.endswith("\n") or not text else "\n") + block
-    (k, v), = found
-    rest = text[v.end_mark.index:]
-    return text[:k.start_mark.index] + block + (rest[1:] if rest.startswith("\n") else rest)
+    return text
 
 
 def write_stack(stack: str, choices: dict[str, Trial]) -> Path:
     """Write stack_text's change into stacks/Pulumi.<stack>.yaml, after the new text passes the strict YAML
-    loader and the settings loader (so it never leaves a file `pulumi up` would refuse); atomic."""
+    loader and the settings loader (so it never leaves a file `pulumi up` would refuse); atomic (a temporary
+    file in the same folder, synced, then renamed over the stack file with its mode), else Refused."""
     path = ROOT / f"stacks/Pulumi.{stack}.yaml"
-    text = stack_text(path.read_text(encoding="utf-8"), choices)
+    with path.open(encoding="utf-8", newline="") as f:
+        original = f.read()
     try:
+        text = stack_text(original, choices)
         stack_settings(stack, text)
     except ValueError as bad:
         raise Refused(f"make tune --write: the recommendation would make the stack invalid, so {path.name} is "
                       f"unchanged: {bad}") from None
-    partial = path.with_name(f".{path.name}.tune")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tune")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(partial, path.stat().st_mode & 0o777)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -250,7 +250,10 @@ def test_tuner_writes_the_winners_into_the_stack_file(tmp_path, monkeypatch):
     original = (ROOT / "stacks/Pulumi.dev.yaml").read_text()
     (tmp_path / "stacks/Pulumi.dev.yaml").write_text(original)
     monkeypatch.setattr(tune, "ROOT", tmp_path)
+    (tmp_path / "stacks/Pulumi.dev.yaml").chmod(0o640)
     tune.write_stack("dev", {"demo": Trial(2, 8, 10, 1, True)})
+    assert (tmp_path / "stacks/Pulumi.dev.yaml").stat().st_mode & 0o777 == 0o640  # the file's mode is kept
+    assert [p.name for p in (tmp_path / "stacks").iterdir()] == ["Pulumi.dev.yaml"]  # no temporary file left
     text = (tmp_path / "stacks/Pulumi.dev.yaml").read_text()
     assert text.startswith(original[: original.index("config:")])  # the header comments stay
     import yaml
@@ -277,15 +280,16 @@ def test_tuner_leaves_the_launcher_alone_when_the_models_disagree(capsys):
 STACK_WITH_NEIGHBOURS = """# dev stack; config: see the README (a comment that names config:)
 encryptionsalt: v1:abc=:v1:def:ghi
 config:
-  torchserve-deploy:host: local   # a comment inside the block (not kept)
+  torchserve-deploy:host: local   # a comment inside the block
   torchserve-deploy:models: '{"demo": {"path": "models/demo", "workers": 1}}'
 secretsprovider: passphrase
 """
 
 
-def test_tuner_rewrites_only_the_config_block():
-    """The header comment (even one that says `config:`), encryptionsalt before the block and keys after it stay
-    byte for byte; the block's models (here in the JSON string form) get the winner; strict YAML still loads."""
+def test_tuner_edits_only_the_entries_it_sets():
+    """The header comment (even one that says `config:`), encryptionsalt before the block, the comment inside it
+    and keys after it stay byte for byte; the models (here in the JSON string form) get the winner; strict YAML
+    still loads (the line-level editing itself: tests/test_stack_edit.py)."""
     from torchserve_deploy.yaml_strict import load_yaml
 
     text = tune.stack_text(STACK_WITH_NEIGHBOURS, {"demo": Trial(2, 8, 10, 1, False)})
@@ -294,6 +298,7 @@ def test_tuner_rewrites_only_the_config_block():
     data = load_yaml(text, "stack")  # repeated keys refused
     assert data["encryptionsalt"] == "v1:abc=:v1:def:ghi" and data["secretsprovider"] == "passphrase"
     assert data["config"]["torchserve-deploy:host"] == "local"
+    assert "  torchserve-deploy:host: local   # a comment inside the block" in text.splitlines()
     assert data["config"]["torchserve-deploy:models"] == {"demo": {
         "path": "models/demo", "workers": 2, "batchSize": 8, "maxBatchDelayMs": 10, "torchThreads": 1}}
     assert tune.stack_text(text, {"demo": Trial(2, 8, 10, 1, False)}) == text  # idempotent: no spurious diff

@@ -57,6 +57,8 @@ def test_thread_count_is_validated(value):
     ({"workers": 65}, "models.demo.workers", "an unquoted integer in 1-64"),
     ({"threads": 2}, "models.demo.threads", "remove torchserve-deploy:models.demo.threads (a model entry holds only "
      "path, workers,"),
+    ({"batch_size": 0}, "models.demo.batch_size", "set torchserve-deploy:models.demo.batch_size to an unquoted integer "
+     "in 1-1024"),
 ])
 def test_a_model_entry_error_names_the_field_and_its_own_fix(entry, key, fix):
     from infra.settings import load_settings

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 from pydantic import ValidationError as PydanticError
 from torchserve_deploy import validators as v
 from torchserve_deploy.constants import PROJECT
@@ -158,9 +159,10 @@ def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
             # The first element names the entry's field; later ones are pydantic's union tags.
             field = str(first["loc"][0]) if first["loc"] else ""
             allowed = "{" + ", ".join(f"{k}: {v}" for k, v in ENTRY_ALLOWED.items()) + "}"
-            if field in ENTRY_ALLOWED:
-                what = ENTRY_ALLOWED[field] if field in ("path", "train") else f"an unquoted integer in {ENTRY_ALLOWED[field]}"
-                fix = f"set {where}.{field} to {what}" + ("" if field == "path" else ", or remove it to take the default")
+            known = to_camel(field)  # pydantic names the field as written: batchSize, or batch_size by name
+            if known in ENTRY_ALLOWED:
+                what = ENTRY_ALLOWED[known] if known in ("path", "train") else f"an unquoted integer in {ENTRY_ALLOWED[known]}"
+                fix = f"set {where}.{field} to {what}" + ("" if known == "path" else ", or remove it to take the default")
             elif field:
                 fix = f"remove {where}.{field} (a model entry holds only {', '.join(ENTRY_ALLOWED)})"
             else:
