@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.alias_generators import to_camel
 from pydantic import ValidationError as PydanticError
+from pydantic.alias_generators import to_camel
 from torchserve_deploy import validators as v
 from torchserve_deploy.constants import PROJECT
 from torchserve_deploy.errors import ValidationError
