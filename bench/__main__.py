@@ -27,7 +27,7 @@ choice to its stock value; their ratio against the generated config is that choi
 - **Repeats.** Each serving row is the median of interleaved runs (stock, generated, stock, generated, …);
   one run is not a result (two single runs of the same rows differed by 4× here).
 - **One worker per model** (`workersPerModel: 1`; stock: one per core). Measured here, reverting to two
-  workers on the 2-core machine served 15 % more for the tiny demo model, with a lower p99: so on CPU hosts
+  workers on the 2-core machine served 12 % more for the tiny demo model (one run), with a lower p99: so on CPU hosts
   with one small model, `workersPerModel: 2` is worth setting. The default stays 1 because it is the safe
   choice everywhere else: on a GPU host each worker holds its own copy of the model in GPU memory (one worker
   per GPU is TorchServe's own GPU default), and a stack with several models on a small host multiplies
