@@ -61,6 +61,7 @@ def serve_and_load(client, inputs: dict, image_id: str, store: Path, model: str,
     # The stack's mounts (read-only root filesystem, so files come in by bind mounts), pointed at the bench's
     # model store and at the config under test.
     config_file = WORK / "config.properties"
+    config_file.parent.mkdir(parents=True, exist_ok=True)  # `make tune` in a fresh clone reaches here first
     config_file.write_text(config)
     sources = {"/home/model-server/model-store": str(store), "/home/model-server/config.properties": str(config_file)}
     assert {m["target"] for m in spec["mounts"]} == set(sources), spec["mounts"]

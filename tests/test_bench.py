@@ -352,3 +352,25 @@ def test_tuner_does_not_sweep_the_launcher_for_a_cuda_image_without_gpus():
                          root=ROOT)
     assert cuda.gpus is None and tune.on_gpu(cuda)
     assert not tune.on_gpu(load_settings({}, stack="dev", root=ROOT))
+
+
+def test_a_served_trial_makes_its_own_work_folder(tmp_path, monkeypatch):
+    # `make tune` in a fresh clone serves its first trial before anything else has made .build/bench/.
+    from bench import serving
+
+    class Reached(Exception):
+        pass
+
+    def stop(client, spec, image_id):
+        raise Reached(spec["mounts"])
+
+    work = tmp_path / "fresh" / ".build" / "bench"
+    monkeypatch.setattr(serving, "WORK", work)
+    monkeypatch.setattr(serving, "realize_container", stop)
+    inputs = {"mounts": [{"target": "/home/model-server/model-store", "source": "x", "type": "bind"},
+                         {"target": "/home/model-server/config.properties", "source": "y", "type": "bind"}],
+              "envs": [], "healthcheck": {"tests": []}}
+    with pytest.raises(Reached) as reached:
+        serving.serve_and_load(None, inputs, "sha256:0", tmp_path / "store", "demo", "a=b\n", {})
+    assert (work / "config.properties").read_text() == "a=b\n"
+    assert {m["source"] for m in reached.value.args[0]} == {str(tmp_path / "store"), str(work / "config.properties")}
