@@ -367,9 +367,7 @@ def test_a_served_trial_makes_its_own_work_folder(tmp_path, monkeypatch):
     work = tmp_path / "fresh" / ".build" / "bench"
     monkeypatch.setattr(serving, "WORK", work)
     monkeypatch.setattr(serving, "realize_container", stop)
-    inputs = {"mounts": [{"target": "/home/model-server/model-store", "source": "x", "type": "bind"},
-                         {"target": "/home/model-server/config.properties", "source": "y", "type": "bind"}],
-              "envs": [], "healthcheck": {"tests": []}}
+    _, _, inputs, _ = tune.plan("dev")  # the dev stack's own declared container, as `make tune` serves it
     with pytest.raises(Reached) as reached:
         serving.serve_and_load(None, inputs, "sha256:0", tmp_path / "store", "demo", "a=b\n", {})
     assert (work / "config.properties").read_text() == "a=b\n"
