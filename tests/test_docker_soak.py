@@ -13,7 +13,7 @@ from tests.mocks import ROOT, only
 
 pytestmark = pytest.mark.docker
 SOAK_SECONDS = int(os.environ.get("TORCHSERVE_DEPLOY_SOAK_SECONDS", "180"))
-CONNECTIONS = 32  # many connections, each paced at a few ms: wrk's delay() has millisecond resolution
+CONNECTIONS = 32  # enough idle connections that every paced slot finds one, even when a response is slow
 URL = "http://127.0.0.1:8080/predictions/demo"
 
 
@@ -29,16 +29,11 @@ def test_sustained_load_at_80_percent_without_errors(engine, dev_resources, prod
         run_wrk(URL, body=SAMPLE, key=key, connections=CONNECTIONS, seconds=5)  # warm-up
         capacity = run_wrk(URL, body=SAMPLE, key=key, connections=16, seconds=15)
         target = 0.8 * capacity["rps"]
-        # Pace each connection to one request every CONNECTIONS / target seconds: the delay before a request
-        # plus its latency. Latency depends on the load, so calibrate with short probes.
-        cycle = CONNECTIONS / target * 1000
-        delay = cycle
-        for _ in range(3):
-            probe = run_wrk(URL, body=SAMPLE, key=key, connections=CONNECTIONS, seconds=8, delay_ms=delay)
-            latency = CONNECTIONS / probe["rps"] * 1000 - delay
-            delay = max(1.0, cycle - latency)
+        # Paced on an absolute schedule (bench/wrk.py PACE): the rate is the target whatever the latency, so
+        # a shortfall is the server's. (Calibrating wrk's per-request delay() from probes drifted: one CI run
+        # soaked at 0.909 of capacity when it meant 0.8.)
         before = memory_mb(c)
-        soak = run_wrk(URL, body=SAMPLE, key=key, connections=CONNECTIONS, seconds=SOAK_SECONDS, delay_ms=delay)
+        soak = run_wrk(URL, body=SAMPLE, key=key, connections=CONNECTIONS, seconds=SOAK_SECONDS, rate_rps=target)
         after = memory_mb(c)
         c.reload()
         record = {"capacity_rps": round(capacity["rps"], 1), "target_rps": round(target, 1),
@@ -52,5 +47,6 @@ def test_sustained_load_at_80_percent_without_errors(engine, dev_resources, prod
         (out / "soak.json").write_text(json.dumps(record, indent=2) + "\n")
         print("soak:", json.dumps(record))
         assert soak["non2xx"] == 0 and soak["socket_errors"] == 0, record
-        assert 0.7 <= record["load_ratio"] <= 0.9, record  # the load really was about 80 %
+        # The load really was about 80 %: above 0.82 the pacing is wrong; below 0.75 the server fell behind.
+        assert 0.75 <= record["load_ratio"] <= 0.82, record
         assert record["restarts"] == 0 and record["health"] == "healthy", record
