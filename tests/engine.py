@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import http.server
 import io
 import json
 import os
@@ -24,7 +23,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import docker
 import docker.errors
 import docker.types
 
+from tests.loopback import QuietFiles, serving
 from tests.mocks import ROOT
 
 BASE_IMAGE = "torchserve-deploy-test/bookworm-slim:1"
@@ -161,23 +160,11 @@ def _requirements(path: Path) -> list[str]:
     return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
 @contextlib.contextmanager
 def serve_directory(directory: Path):
     """A loopback HTTP server listing `directory` (pip --find-links reads the listing)."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(functools.partial(QuietFiles, directory=str(directory))) as url:
+        yield url + "/"
 
 
 def build_declared_image(client, image_inputs: dict, *, nocache: bool = False) -> tuple[str, list[str]]:

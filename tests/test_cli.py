@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import tarfile
-import threading
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +23,7 @@ from types import SimpleNamespace
 import pytest
 
 from infra import cli, offline, smoke
+from tests.loopback import QuietFiles, serving
 from tests.mocks import ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -84,26 +84,13 @@ def release(version: str = VERSION) -> bytes:
                           "pulumi/pulumi-language-python": ("#!/bin/sh\nexit 0\n", 0o755)})
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def serve(handler) -> tuple[http.server.ThreadingHTTPServer, str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
 @pytest.fixture
 def mirror(tmp_path):
     """A local HTTP server serving a folder, as PULUMI_MIRROR_URL would name one."""
     folder = tmp_path / "mirror"
     folder.mkdir()
-    server, url = serve(partial(QuietHandler, directory=str(folder)))
-    yield SimpleNamespace(folder=folder, url=url + "/")
-    server.shutdown()
-    server.server_close()
+    with serving(partial(QuietFiles, directory=str(folder))) as url:
+        yield SimpleNamespace(folder=folder, url=url + "/")
 
 
 def publish(folder: Path, archive: bytes, *, digest: str | None = None, listed: bool = True) -> None:
@@ -489,10 +476,8 @@ def torchserve():
         def log_message(self, *args):
             pass
 
-    server, url = serve(Handler)
-    yield SimpleNamespace(url=url, calls=calls, answers=answers)
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield SimpleNamespace(url=url, calls=calls, answers=answers)
 
 
 @pytest.fixture

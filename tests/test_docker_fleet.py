@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from infra.plan import make_plan
 from tests.ecs_local import GPU_NOTE, run_task
 from tests.engine import TEST_BUILD_OVERRIDES, build_declared_image, wait_healthy
 from tests.expected import SAMPLE, assert_demo_answer
+from tests.loopback import serving
 from tests.mocks import evaluate_program, named, unsecret
 
 pytestmark = pytest.mark.docker
@@ -171,14 +171,8 @@ def edge_proxy(edge: EdgeRules, upstream_port: int):
         def log_message(self, format, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Edge)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Edge) as url:
+        yield url
 
 
 def _bucket(tmp_path_factory) -> Path:
