@@ -1,11 +1,11 @@
 """Edit one entry of a stack file's YAML in place (pure): only the lines of the entry set or deleted change.
 
 Everything else in the file (comments, blank lines, quoting, other keys and their values) stays byte for byte.
-That matters beyond looks: PyYAML reads YAML 1.1 and Pulumi reads YAML 1.2, so re-serialising a value this
-tool did not mean to touch could change what Pulumi reads (`yes`, `1:30`, `1e-3` differ between the two).
-Values written here are dumped by PyYAML; keep them to ints, bools and plain strings, which read the same in
-both. A parent written as a JSON string or a flow mapping is turned into a block mapping (its own values are then
-dumped by PyYAML); a scalar where a mapping is needed is refused.
+That matters beyond looks: PyYAML reads YAML 1.1 and Pulumi reads yaml.v3, so re-serialising a value this tool
+did not mean to touch could change what Pulumi reads (`yes`, `1:30`, `1e-3` differ between the two). Values are
+read and written as the CLI reads them (infra/pulumi_cli/goyaml: a string yaml.v3 would take for a number is
+quoted). A parent written as a JSON string or a flow mapping is turned into a block mapping; a scalar where a
+mapping is needed is refused.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 from torchserve_deploy.yaml_strict import load_json
+
+from infra.pulumi_cli import goyaml
 
 Path = tuple[str, ...]
 
@@ -44,7 +46,7 @@ def _line_end(text: str, node: yaml.Node) -> int:
 
 
 def _dump(key: str, value: Any, column: int) -> str:
-    lines = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False).splitlines()
+    lines = goyaml.dump({key: value}, sort_keys=False, default_flow_style=False).splitlines()
     return "".join(" " * column + line + "\n" for line in lines)
 
 
@@ -100,7 +102,7 @@ def _edit_lf(text: str, path: Path, value: Any, delete: bool) -> str:
             if not isinstance(data, dict):
                 raise Unsupported(f"{'.'.join(path[:depth + 1])} holds {v.value!r}, not a mapping")
         elif isinstance(v, yaml.MappingNode) and v.flow_style:
-            data = yaml.safe_load(text[v.start_mark.index:v.end_mark.index])
+            data = goyaml.load(text[v.start_mark.index:v.end_mark.index])
         else:
             node = v
             continue

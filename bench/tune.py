@@ -30,6 +30,7 @@ from bench.configs import trial_serving
 from bench.serving import TRIAL_WARMUP_S, archive_source, serve_and_load
 from bench.tune_search import Result, Trial, axes, search
 from infra.offline import ROOT, committed_stacks, stack_settings
+from infra.pulumi_cli import goyaml
 from infra.settings.declare import full_key
 from infra.settings.keys import MODELS_DEFAULT, MODELS_KEY
 from infra.smoke import samples
@@ -87,7 +88,7 @@ def stack_text(text: str, choices: dict[str, Trial]) -> str:
     entries' lines (bench/stack_edit.py): comments, quoting and every other key stay byte for byte. A model the
     file does not list yet is added with the path the loader would give it. The CPU launcher is one switch for
     the whole server: set only when every model's winner agrees (off removes the key: it is the default)."""
-    data = yaml.safe_load(text) or {}
+    data = goyaml.load(text) or {}
     config = (data.get("config") or {}) if isinstance(data, dict) else None
     if not isinstance(config, dict):
         raise Refused("make tune --write: the stack file is not a mapping with a `config:` mapping; keep it as "

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,6 @@ STATE_DIR = ROOT / ".pulumi-state"
 CLI_DIR = ROOT / ".pulumi-cli"
 MIN_PYTHON = (3, 11)
 BACKEND_ENV = "PULUMI_BACKEND_URL"
-HOST_KEY = "torchserve-deploy:host"
 TARGETS = {"up": "deploy", "check": "deploy"}
 
 
@@ -46,17 +44,16 @@ def committed_stacks() -> list[str]:
 
 
 def stack_host(stack: str, *, quick: bool = False) -> str:
-    """The committed stack file's host (local, ec2 or fleet); `quick` reads it without pyyaml (check)."""
+    """The host the stack deploys to (local, ec2 or fleet); `quick` reads it with the standard library only."""
     if stack not in committed_stacks():
         known = ", ".join(committed_stacks())
         raise Failure(f"no stack {stack!r} in stacks/: use STACK=<one of {known}> (or add stacks/Pulumi.{stack}.yaml)", 2)
-    if quick:
-        text = (ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
-        found = re.search(rf"^\s+{re.escape(HOST_KEY)}:\s*['\"]?(\w+)", text, re.M)
-        return found.group(1) if found else "local"
-    from infra.offline import stack_config
+    from infra import stack_host as reader
 
-    return str(stack_config(stack).get(HOST_KEY, "local"))
+    try:
+        return reader.host(ROOT, stack, quick=quick)
+    except reader.Unreadable as err:
+        raise Failure(f"stacks/Pulumi.{stack}.yaml: cannot tell which host it deploys to: {err}", 2) from None
 
 
 def make_target(a: argparse.Namespace) -> str:
@@ -249,6 +246,9 @@ def explain(err: Exception, a: argparse.Namespace) -> Failure | None:
             what = f"pulumi {a.command}" if streamed else "reading the stack's outputs"
             return Failure(f"{what} failed for stack {a.stack} ({_last_line(str(err))}): "
                            f"{'the output above says why; ' if streamed else ''}fix that and run {target} again")
+    values = sys.modules.get("infra.pulumi_cli.values")
+    if values and isinstance(err, values.ConfigError):  # what the Pulumi CLI refuses before the program runs
+        return Failure(f"{err}: fix stacks/Pulumi.{a.stack}.yaml and run {target} again", 2)
     if "torchserve_deploy.errors" in sys.modules:
         from torchserve_deploy.errors import ValidationError
 

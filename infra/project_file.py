@@ -1,9 +1,9 @@
 """Writes Pulumi.yaml's `config:` block and the README's config table from the one declaration of keys
 in infra/settings/keys.py (run: python -m infra.project_file).
 
-tests/test_project.py fails when either file drifts from it. `models` is a map (structured config):
-Pulumi.yaml's config schema types only string, integer, boolean and array, so it is documented in the
-README table but not declared in Pulumi.yaml (the program reads and validates it as an object).
+tests/test_project.py fails when either file drifts from it, or when the CLI would read a default back as
+something else (it reads YAML as yaml.v3 does). `models` is declared `type: object` (the CLI checks it is a map;
+Pulumi 3.187 and later) with the demo model as its default.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from torchserve_deploy.constants import PROJECT
 
-from infra.settings.keys import KEYS, MODELS_DEFAULT, MODELS_DOC, MODELS_KEY
+from infra.settings.keys import HOST_KEY, KEYS, MODELS_DEFAULT, MODELS_DOC, MODELS_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "# The config block is generated from infra/settings/keys.py: python -m infra.project_file\n"
@@ -26,6 +26,8 @@ def render() -> str:
         if k.type == "array":
             entry["items"] = {"type": "string"}
         config[k.name] = entry
+        if k.name == HOST_KEY:
+            config[MODELS_KEY] = {"type": "object", "description": MODELS_DOC, "default": MODELS_DEFAULT}
     project = {
         "name": PROJECT,
         "description": "PyTorch model to a running, secure TorchServe endpoint, one stack at a time",

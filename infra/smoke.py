@@ -22,7 +22,7 @@ from torchserve_deploy.yaml_strict import load_yaml
 
 from infra import token
 from infra.cli import Failure
-from infra.offline import ROOT, stack_config, stack_settings
+from infra.offline import ROOT, engine_config, stack_settings
 from infra.settings.keys import MODELS_DEFAULT, MODELS_KEY
 from infra.settings.paths import confined
 
@@ -33,7 +33,7 @@ MAX_ANSWER = 1 << 20
 
 def samples(stack: str, names: list[str], roots: tuple[Path, ...]) -> dict[str, tuple[str, dict[str, Any] | None]]:
     """model name → (its manifest's path, its sample request or None), from the committed stack file."""
-    entries = stack_config(stack).get(f"{PROJECT}:{MODELS_KEY}") or MODELS_DEFAULT
+    entries = json.loads(engine_config(stack).values.get(f"{PROJECT}:{MODELS_KEY}") or json.dumps(MODELS_DEFAULT))
     out: dict[str, tuple[str, dict[str, Any] | None]] = {}
     for name in names:
         entry = entries.get(name) if isinstance(entries, dict) else None

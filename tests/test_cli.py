@@ -21,6 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
 from infra import cli, offline, smoke
 from tests.loopback import QuietFiles, serving
@@ -434,7 +435,7 @@ def test_token_rotate_without_management_api(env, capsys, monkeypatch):
     fake_docker(env.bin, DOCKER_RUNNING)
     port = int(dead_url().rstrip("/").rsplit(":", 1)[1])
     config = {"torchserve-deploy:host": "local", "torchserve-deploy:managementPort": port}
-    monkeypatch.setattr(offline, "stack_config", lambda stack, text=None: config)
+    monkeypatch.setattr(offline, "stack_file_text", lambda stack: yaml.safe_dump({"config": config}))
     code, _, err = run_cli(capsys, "token", "--stack", "dev", "--rotate")
     assert code == 2 and err.startswith(f"token: the management API did not answer (POST http://127.0.0.1:{port}/token")
     config["torchserve-deploy:managementPort"] = 1  # a config error is the validator's one line, exit 2
@@ -490,8 +491,7 @@ def stack(env, monkeypatch, torchserve):
     def use(*names, settings=None, **outputs):
         config = {"torchserve-deploy:host": "local", "torchserve-deploy:models": {n: models[n] for n in names},
                   **(settings or {})}
-        monkeypatch.setattr(offline, "stack_config", lambda stack, text=None: config)
-        monkeypatch.setattr(smoke, "stack_config", lambda stack, text=None: config)
+        monkeypatch.setattr(offline, "stack_file_text", lambda stack: yaml.safe_dump({"config": config}))
         defaults = {"inferenceUrl": torchserve.url, "modelNames": list(names), "containerName": "torchserve-dev",
                     "managementUrl": "http://127.0.0.1:8081", "metricsUrl": "http://127.0.0.1:8082",
                     "tokenCommand": "make token STACK=dev"}

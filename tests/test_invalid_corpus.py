@@ -1,6 +1,10 @@
 """The invalid-configuration corpus (tests/corpus/invalid-configs.yaml): every entry is refused before any
-resource is registered, as pulumi.RunError (Pulumi prints it without a traceback) whose message names the
-key, what is allowed and the fix. An entry that is accepted, or fails any other way, is a failure."""
+resource is registered. Each entry is written into the stack file and evaluated as the Pulumi CLI runs it
+(Pulumi.yaml's defaults merged, declared types checked): either the CLI refuses it before the program starts
+(a value of the wrong type for a declared key, in the CLI's words, naming the key), or the program refuses it
+as pulumi.RunError (Pulumi prints it without a traceback) whose message names the key, what is allowed and the
+fix. What the CLI refuses is also evaluated with --skip-config-validation, where the program must refuse it
+itself. An entry that is accepted, or fails any other way, is a failure."""
 from __future__ import annotations
 
 import re
@@ -12,7 +16,8 @@ import pulumi
 import pytest
 import yaml
 
-from infra.offline import offline_config, run_program
+from infra.offline import REMOVE, engine_config, run_program
+from infra.pulumi_cli.values import ConfigError
 from tests.mocks import PROJECT, RecordingMocks
 
 CORPUS: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "corpus/invalid-configs.yaml").read_text())
@@ -20,15 +25,10 @@ CLASSES = ("names", "paths", "build", "network", "aws", "numbers", "ignored", "t
 MIN_CASES, MIN_PER_CLASS = 150, 8
 
 
-def entry_config(entry: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
-    """The stack's config with the entry's overrides, then its raw full keys (None removes a key)."""
-    config, secrets = offline_config(entry["stack"], entry.get("set"))
-    for key, value in (entry.get("raw") or {}).items():
-        if value is None:
-            config.pop(key, None)
-        else:
-            config[key] = value
-    return config, secrets
+def entry_overrides(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry's edits of the stack file: its `set` keys, then its `raw` full keys (None removes a key)."""
+    raw = {key: REMOVE if value is None else value for key, value in (entry.get("raw") or {}).items()}
+    return {**(entry.get("set") or {}), **raw}
 
 
 def expected_key(key: str) -> str:
@@ -56,11 +56,20 @@ def test_corpus_covers_every_class(capsys):
 
 @pytest.mark.parametrize("entry", CORPUS, ids=[case_id(i, e) for i, e in enumerate(CORPUS)])
 def test_refused_before_any_resource(entry):
-    config, secrets = entry_config(entry)
-    mocks = RecordingMocks()
     case = f"{entry['class']} case on {entry['stack']}: {entry.get('set') or entry.get('raw')!r}"
+    name = entry["key"].removeprefix(PROJECT + ":")
     try:
-        run_program(entry["stack"], config, secret_keys=secrets, mocks=mocks)
+        config = engine_config(entry["stack"], entry_overrides(entry))
+    except ConfigError as err:
+        try:
+            config = engine_config(entry["stack"], entry_overrides(entry), validate=False)
+        except ConfigError as unreadable:  # the CLI cannot even read the stack file
+            assert f"{PROJECT}:{name.split('.')[0]}:" in str(unreadable), f"{case}: {unreadable}"
+            return
+        assert f"configuration key '{name}' must be of type" in str(err), f"{case}: the CLI refused it as:\n{err}"
+    mocks = RecordingMocks()
+    try:
+        run_program(entry["stack"], config, mocks=mocks)
     except pulumi.RunError as err:
         message = str(err)
     except Exception as err:  # anything but a RunError is what this corpus hunts for

@@ -19,7 +19,7 @@ BLOB = {"secure": "v1:AAAABBBBCCCC"}
 @pytest.fixture
 def secret_dev(monkeypatch):
     config = {**offline.stack_config("dev"), P + "pipIndexUrl": BLOB}
-    monkeypatch.setattr(offline, "stack_config", lambda stack, text=None: config)
+    monkeypatch.setattr(offline, "stack_file_text", lambda stack: yaml.safe_dump({"config": config}))
     return config
 
 
@@ -62,7 +62,7 @@ def test_credentials_in_a_plain_value_are_refused():
 
 def test_a_secure_value_of_a_plain_key_is_refused(monkeypatch):
     config = {**offline.stack_config("dev"), P + "containerName": BLOB}
-    monkeypatch.setattr(offline, "stack_config", lambda stack, text=None: config)
+    monkeypatch.setattr(offline, "stack_file_text", lambda stack: yaml.safe_dump({"config": config}))
     with pytest.raises(ValidationError) as err:
         offline.stack_settings("dev")
     assert err.value.key == P + "containerName" and "v1:" not in str(err.value)

@@ -9,10 +9,9 @@ import shutil
 import pytest
 from torchserve_deploy.image.variants import CPU_TORCH_VERSIONS, CUDA_VARIANTS
 
-from infra.offline import offline_config
+from infra.offline import secret
 from tests.mocks import PROJECT, ROOT, RecordingMocks, evaluate_program, is_secret, named, server_config, unsecret
 from tests.test_ec2 import unit_run_argv, user_data
-from tests.test_invalid_corpus import run_program
 
 P = PROJECT + ":"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -181,8 +180,7 @@ def test_insecure_index_with_the_opt_in():
 
 def test_secret_index_with_credentials_stays_secret():
     url = "https://user:tok3n@mirror.example/simple"
-    config, secrets = offline_config("dev", {"pipIndexUrl": url})
-    rs = run_program("dev", config, secret_keys=secrets | {P + "pipIndexUrl"}).resources
+    rs = evaluate_program("dev", {"pipIndexUrl": secret(url)})
     for name in ("torchserve-image", "train-demo-image"):
         inputs = named(rs, name).inputs
         assert is_secret(inputs["build"]), f"{name}: the build args hold the token in plain text"

@@ -105,8 +105,10 @@ def _ec2(image: ImageSection, server: ServerSection, ec2: Ec2Section, gpus: str 
 
 
 def egress(ec2: Ec2Section) -> str:
-    """An existing VPC brings its own egress unless the stack says otherwise."""
-    return ec2.egress if "egress" in ec2.model_fields_set or not ec2.vpc_id else "none"
+    """auto: an existing VPC brings its own egress, a created one gets endpoints."""
+    if ec2.egress != "auto":
+        return ec2.egress
+    return "none" if ec2.vpc_id else "endpoints"
 
 
 def _explicit(section: Ec2Section, *fields: str) -> list[str]:

@@ -38,10 +38,11 @@ class Ec2Section(Section):
     vpc_cidr: Annotated[str, check(v.vpc_cidr), K(
         "ec2, created VPC: its private CIDR (/16 to /24).", "a private CIDR", "10.42.0.0/16",
         hosts=CLOUD)] = "10.42.0.0/16"
-    egress: Annotated[Literal["endpoints", "nat", "none"], K(
-        "ec2: how private hosts reach AWS APIs: endpoints (VPC endpoints for ECR, S3, CloudWatch Logs, SSM, "
-        "Secrets Manager; no internet), nat (one NAT gateway; needed by the ubuntu route's apt), none (an "
-        "existing VPC provides it).", "endpoints, nat or none", "endpoints", hosts=CLOUD)] = "endpoints"
+    egress: Annotated[Literal["auto", "endpoints", "nat", "none"], K(
+        "ec2: how private hosts reach AWS APIs: auto (endpoints for a VPC the stack creates, none with vpcId), "
+        "endpoints (VPC endpoints for ECR, S3, CloudWatch Logs, SSM, Secrets Manager; no internet), nat (one NAT "
+        "gateway; needed by the ubuntu route's apt), none (an existing VPC provides it).",
+        "auto, endpoints, nat or none", "endpoints", hosts=CLOUD)] = "auto"
     edge: Annotated[Literal["alb", "none"], K(
         "ec2: alb (an internet-facing HTTPS load balancer checks the inference key) or none (private use: "
         "inferenceCidrs only, TorchServe's own token auth).", "alb or none", "alb", hosts=CLOUD)] = "alb"

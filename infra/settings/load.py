@@ -34,6 +34,7 @@ from infra.settings.keys import (
     RETIRED,
     SECTIONS,
     K,
+    KeyDecl,
     ModelEntry,
     full_key,
 )
@@ -106,26 +107,53 @@ def _our_keys(config: Mapping[str, Any]) -> dict[str, Any]:
     return ours
 
 
+def _is_default(decl: KeyDecl, value: Any) -> bool:
+    """The engine sends every declared key, its Pulumi.yaml default where the stack sets none, so a value equal to
+    the default (same type, same value: 1 is not true) is not a choice the stack made."""
+    default = tuple(decl.default) if isinstance(decl.default, list) else decl.default
+    return type(value) is type(default) and value == default
+
+
+def _chosen(ours: Mapping[str, Any]) -> dict[str, Any]:
+    """The stack's own choices: every declared key decoded, those equal to their default left out."""
+    decoded = {name: _decode(name, raw) for name, raw in ours.items() if name in KEY_BY_NAME}
+    return {name: value for name, value in decoded.items() if not _is_default(KEY_BY_NAME[name], value)}
+
+
 def load_settings(config: Mapping[str, Any], *, stack: str, root: Path,
                   secret_keys: frozenset[str] = frozenset()) -> Settings:
     """Parse and validate everything; raises ValidationError on the first bad key.
-    `secret_keys` are the full config keys the engine marks secret."""
+    `config` is what the engine hands the program: every key of Pulumi.yaml's config block (defaults merged in),
+    each a string. `secret_keys` are the full config keys the engine marks secret."""
     ours = _our_keys(config)
+    _secrets_only_where_kept(ours, secret_keys)
     host = v.one_of(f"{PROJECT}:{HOST_KEY}", ours.get(HOST_KEY, "local"), ("local", "ec2", "fleet"))
-    for name in sorted(ours):
-        decl = KEY_BY_NAME.get(name)
-        if decl is not None and host not in decl.meta.hosts:
+    chosen = _chosen(ours)
+    for name in sorted(chosen):
+        decl = KEY_BY_NAME[name]
+        if host not in decl.meta.hosts:
             raise ValidationError(f"{PROJECT}:{name}", ours[name], f"set only when host is {' or '.join(decl.meta.hosts)}"
                                   f" (this stack's host is {host}, where it would be ignored)",
                                   f"pulumi config rm {PROJECT}:{name}")
     sections: dict[str, Any] = {}
     for section, model in SECTIONS.items():
-        values = {k.name: _decode(k.name, ours[k.name]) for k in KEYS if k.section == section and k.name in ours}
-        sections[section] = _section(model, values)
+        sections[section] = _section(model, {k.name: chosen[k.name] for k in KEYS
+                                             if k.section == section and k.name in chosen})
     secrets = frozenset(full.partition(":")[2] for full in secret_keys if full.startswith(PROJECT + ":"))
     s = checks.relate(stack=stack, root=root, host=host, config=config, secrets=secrets, **sections)
     models = _models(ours.get(MODELS_KEY), s, root)
     return checks.finish(s, models)
+
+
+def _secrets_only_where_kept(ours: Mapping[str, Any], secret_keys: frozenset[str]) -> None:
+    """A secret reaches resource inputs in plain text unless its key is one the program keeps secret."""
+    kept = sorted(k.name for k in KEYS if k.meta.secret)
+    for name in sorted(ours):
+        full = f"{PROJECT}:{name}"
+        if full in secret_keys and name not in kept:
+            raise ValidationError(full, "[secret]", "a plain value (only " + ", ".join(kept) + " may be secrets: any "
+                                  "other key reaches resource inputs and state in plain text)",
+                                  f"pulumi config set {full} <value> (without --secret)")
 
 
 # What each field of a `models` entry takes, in error messages (the ranges are ModelEntry's).

@@ -1,0 +1,136 @@
+"""A resource monitor for `pulumi.runtime` mocks that refuses what the Pulumi engine refuses and, in preview mode,
+answers as a real preview does.
+
+Followed, from pulumi/pulumi (pkg/v3.259.0-14, 1b59498):
+- URNs: pkg/resource/deploy/deployment.go `generateURN` and sdk/go/common/resource/urn/urn.go `New` (the parent's
+  whole qualified type, the root stack's left out; the mock monitor keeps only the parent's last type);
+- step_generator.go `generateURN` ("Duplicate resource URN '%v'; try giving it a unique name") and `checkParent`
+  ("could not find parent resource %v"); `getOldResource` (an alias naming another resource's URN);
+- source_eval.go `RegisterResource`: a custom resource's type must be a package:module:Type token
+  (tokens.ParseTypeToken); hideDiffs must parse as property paths; custom timeouts must parse as Go durations
+  (generateTimeoutInSeconds); `inheritFromParent` (protect, retainOnDelete, deletedWith and the provider come from
+  the parent when unset); the options a component resource ignores (ignoreChanges, customTimeouts,
+  additionalSecretOutputs, replaceOnChanges, replaceWith: `checkComponentOption` only logs them);
+- a preview's create step: no provider Create, so the engine answers with the inputs as outputs, an empty ID
+  (the SDK treats it as unknown) and nothing the provider would compute (unknown in the program).
+Auto-named physical names are checked against the provider's and AWS's limits (autonames.py).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.settings import get_project, get_stack
+from pulumi.runtime.sync_await import _ensure_event_loop
+
+from infra.pulumi_cli.autonames import autoname_problem
+from infra.pulumi_cli.config_map import parse_path
+from infra.pulumi_cli.values import ConfigError
+
+ROOT_STACK = "pulumi:pulumi:Stack"
+_TYPE_TOKEN = re.compile(r"[^:]+:[^:]*:[^:]+")
+_DURATION = re.compile(r"[-+]?(?:0|(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)")
+IGNORED_ON_COMPONENTS = ("ignoreChanges", "customTimeouts", "additionalSecretOutputs", "replaceOnChanges",
+                         "replace_with")
+
+
+@dataclass
+class Registration:
+    """What the engine knows of one registration, options as they take effect (inherited from the parent)."""
+
+    urn: str
+    typ: str
+    name: str
+    custom: bool
+    parent: str
+    protect: bool
+    retain_on_delete: bool
+    deleted_with: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class EngineError(Exception):
+    """What the engine refuses; the deployment stops with this message."""
+
+
+class EngineMonitor(pulumi_mocks.MockMonitor):  # type: ignore[misc]
+    def __init__(self, mocks: Any, *, preview: bool) -> None:
+        super().__init__(mocks)
+        self.preview = preview
+        self.registrations: dict[str, Registration] = {}
+        self.errors: list[str] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        if parent and parent.split("::")[2] != ROOT_STACK:
+            type_ = parent.split("::")[2] + "$" + type_
+        return "urn:pulumi:" + "::".join([get_stack(), get_project(), type_, name])
+
+    def _refuse(self, message: str) -> None:
+        self.errors.append(message)
+        raise EngineError(message)
+
+    def _options(self, request: Any, urn: str) -> Registration:
+        parent = self.registrations.get(request.parent) if request.parent else None
+        if request.parent and parent is None and request.parent.split("::")[2] != ROOT_STACK:
+            self._refuse(f"could not find parent resource {request.parent}")
+        protect = request.protect if request.HasField("protect") else bool(parent and parent.protect)
+        retain = request.retainOnDelete if request.HasField("retainOnDelete") else bool(parent and parent.retain_on_delete)
+        timeouts = {k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete")
+                    if getattr(request.customTimeouts, k)}
+        options = {"ignoreChanges": list(request.ignoreChanges), "replaceOnChanges": list(request.replaceOnChanges),
+                   "additionalSecretOutputs": list(request.additionalSecretOutputs), "customTimeouts": timeouts,
+                   "replace_with": list(request.replace_with), "hideDiffs": list(request.hideDiffs),
+                   "deleteBeforeReplace": request.deleteBeforeReplace, "dependencies": list(request.dependencies),
+                   "aliasURNs": list(request.aliasURNs), "provider": request.provider}
+        return Registration(urn, request.type, request.name, bool(request.custom), request.parent, protect, retain,
+                            request.deletedWith or (parent.deleted_with if parent else ""), options)
+
+    def _check(self, reg: Registration, inputs: dict[str, Any]) -> None:
+        if reg.urn in self.registrations:
+            self._refuse(f"Duplicate resource URN '{reg.urn}'; try giving it a unique name")
+        for alias in reg.options["aliasURNs"]:
+            if alias in self.registrations:
+                self._refuse(f"Duplicate resource alias '{alias}' applied to resource with URN '{reg.urn}' "
+                             f"conflicting with resource with URN '{alias}'")
+        if reg.custom and not _TYPE_TOKEN.fullmatch(reg.typ):
+            self._refuse(f"ResourceMonitor.RegisterResource({reg.typ},{reg.name}): invalid type token")
+        for i, path in enumerate(reg.options["hideDiffs"]):
+            try:
+                parse_path(path)
+            except ConfigError as err:
+                self._refuse(f"{i}: {err}")
+        for timeout in reg.options["customTimeouts"].values():
+            if not _DURATION.fullmatch(timeout):
+                self._refuse(f"unable to parse customTimeout Value {timeout}")
+        if not reg.custom:
+            ignored = [o for o in IGNORED_ON_COMPONENTS if reg.options[o]]
+            if ignored:  # the engine only logs these at verbosity 10
+                self._refuse(f"{reg.urn}: the option(s) {', '.join(ignored)} have no effect on a component resource "
+                             "(pulumi/pulumi#9704): set them on the child resources that need them")
+        problem = autoname_problem(reg.typ, reg.name, inputs) if reg.custom else None
+        if problem:
+            self._refuse(f"{reg.urn}: {problem}")
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == ROOT_STACK:
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        reg = self._options(request, urn)
+        self._check(reg, inputs)
+        self.registrations[urn] = reg
+        if not self.preview:
+            return super().RegisterResource(request)
+        args = pulumi_mocks.MockResourceArgs(typ=request.type, name=request.name, inputs=inputs,
+                                             provider=request.provider, resource_id=request.importId,
+                                             custom=request.custom or False)
+        self.mocks.record(args)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, "", inputs)
+        # A preview creates nothing: the inputs come back as they were sent (unknowns and secrets included), the ID
+        # is empty and everything the provider would have computed is missing, so the program sees it unknown.
+        return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=request.object)

@@ -1,0 +1,77 @@
+"""Every committed stack as `pulumi up` runs it: the Pulumi CLI merges each `default:` of Pulumi.yaml's config block
+into the stack's config before the program starts (pulumi/pulumi pkg/workspace/config.go, mergeConfig), so the
+program cannot tell a default from a value the stack set. The loader treats a value equal to its declared default
+as unset (it is accepted on every host and changes nothing), and keeps refusing anything else that does not apply.
+"""
+from __future__ import annotations
+
+import pytest
+from torchserve_deploy.errors import ValidationError
+
+from infra.offline import ROOT, committed_stacks, engine_config, project, stack_config
+from infra.pulumi_cli.values import go_json
+from infra.settings import load_settings
+from infra.settings.keys import KEYS
+from infra.snapshot import DIR, render
+
+P = "torchserve-deploy:"
+STACKS = committed_stacks()
+
+
+def _as_written(value):
+    """A default as a stack file would hold it (lists stay lists for YAML)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_program_gets_every_declared_key_and_registers_its_snapshot(stack):
+    cfg = engine_config(stack)
+    declared = {f"{P}{name}" for name in project().config}
+    assert declared <= set(cfg.values), sorted(declared - set(cfg.values))
+    assert len(declared) == len(KEYS) + 1  # and models
+    assert all(isinstance(v, str) for v in cfg.values.values())
+    assert render(stack) == (DIR / f"{stack}.yaml").read_text()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_merged_defaults_give_the_settings_of_the_stack_file_alone(stack):
+    """The same Settings whether or not the defaults were merged: a default is not a choice."""
+    cfg = engine_config(stack)
+    own = {k: v for k, v in cfg.values.items() if k in stack_config(stack) or not k.startswith(P)}
+    merged = load_settings(cfg.values, stack=stack, root=ROOT, secret_keys=cfg.secret_keys)
+    alone = load_settings(own, stack=stack, root=ROOT, secret_keys=cfg.secret_keys)
+    assert merged == alone
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_default_written_out_changes_nothing(stack):
+    """Each declared key set explicitly to its default, on every committed stack (where it may not even apply),
+    is accepted and gives the stack's own settings."""
+    base = load_settings(engine_config(stack).values, stack=stack, root=ROOT)
+    written = {k.name: _as_written(k.default) for k in KEYS if f"{P}{k.name}" not in stack_config(stack)}
+    cfg = engine_config(stack, written)
+    assert load_settings(cfg.values, stack=stack, root=ROOT) == base
+
+
+@pytest.mark.parametrize("stack,key,value", [
+    ("dev", "alarmEmail", "ml-oncall@example.com"),
+    ("dev", "instanceType", "g5.xlarge"),
+    ("staging", "cpuLauncher", True),
+    ("staging", "restartPolicy", "always"),
+    ("fleet", "alarmGpuMemoryPercent", 80),
+    ("fleet", "amiRoute", "ubuntu"),
+])
+def test_a_value_other_than_the_default_is_still_refused_where_it_does_not_apply(stack, key, value):
+    cfg = engine_config(stack, {key: value})
+    with pytest.raises(ValidationError) as err:
+        load_settings(cfg.values, stack=stack, root=ROOT)
+    assert err.value.key == P + key and "set only when host is" in str(err.value)
+
+
+def test_defaults_reach_the_program_as_the_cli_formats_them():
+    """createConfigValue: strings, integers and booleans as text; arrays and maps as JSON."""
+    values = engine_config("dev").values
+    assert values[P + "torchserveVersion"] == "0.12.0" and values[P + "inferencePort"] == "8080"
+    assert values[P + "tokenAuth"] == "true" and values[P + "alarmEmail"] == ""
+    assert values[P + "edgeCidrs"] == '["0.0.0.0/0","::/0"]' == go_json(["0.0.0.0/0", "::/0"])
+    assert values[P + "extraPipPackages"] == "[]" and values[P + "egress"] == "auto"
