@@ -43,36 +43,22 @@ def committed_stacks() -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 
 
-def stack_host(stack: str, *, quick: bool = False) -> str:
-    """The host the stack deploys to (local, ec2 or fleet); `quick` reads it with the standard library only."""
-    if stack not in committed_stacks():
-        known = ", ".join(committed_stacks())
-        raise Failure(f"no stack {stack!r} in stacks/: use STACK=<one of {known}> (or add stacks/Pulumi.{stack}.yaml)", 2)
-    from infra import stack_host as reader
-
-    try:
-        return reader.host(ROOT, stack, quick=quick)
-    except reader.Unreadable as err:
-        raise Failure(f"stacks/Pulumi.{stack}.yaml: cannot tell which host it deploys to: {err}", 2) from None
-
-
 def make_target(a: argparse.Namespace) -> str:
     return f"make {TARGETS.get(a.command, a.command)} STACK={a.stack}"
 
 
 def backend(a: argparse.Namespace, *, quick: bool = False) -> tuple[str, bool]:
-    """(backend URL, is it the project-local default?). Cloud stacks never get the default implicitly."""
-    stack = a.stack
-    host = stack_host(stack, quick=quick)
-    explicit = a.backend or os.environ.get(BACKEND_ENV)
-    if explicit:
-        return explicit, False
-    if host != "local":
-        raise Failure(f"stack {stack} creates cloud resources (host {host}), so its state must not default to the "
-                      f"project-local .pulumi-state/ (one machine, lost with this checkout): choose a backend "
-                      f"explicitly, e.g. {BACKEND_ENV}=s3://<bucket>/torchserve-deploy {make_target(a)} "
-                      f"(or https://api.pulumi.com; or file://{STATE_DIR} if you mean it)", 2)
-    return f"file://{STATE_DIR}", True
+    """(backend URL, is it the project-local default?): infra/stack_host.py decides."""
+    if a.stack not in committed_stacks():
+        known = ", ".join(committed_stacks())
+        raise Failure(f"no stack {a.stack!r} in stacks/: use STACK=<one of {known}> (or add stacks/Pulumi.{a.stack}.yaml)", 2)
+    from infra import stack_host as reader
+
+    try:
+        return reader.backend(ROOT, a.stack, a.backend or os.environ.get(BACKEND_ENV), STATE_DIR, quick=quick,
+                              target=make_target(a))
+    except reader.Refused as err:
+        raise Failure(str(err), 2) from None
 
 
 def check_python() -> str:
@@ -103,11 +89,18 @@ def check_docker() -> str:
 
 
 def cmd_check(a: argparse.Namespace) -> int:
+    from infra import stack_host as reader
+
     python = check_python()
     url, _ = backend(a, quick=True)
+    try:  # a stack importing ESC environments: its host as the Pulumi CLI resolves it
+        host = reader.esc_host(ROOT, a.stack, url, CLI_DIR / pinned_version(), target=make_target(a))
+    except reader.Refused as err:
+        raise Failure(str(err), 2) from None
     engine = check_docker()
     hint = ", which accepts healthStartIntervalS" if (m := engine.split(".")[0]).isdigit() and int(m) >= 25 else ""
-    print(f"ok: Python {python}, stack {a.stack} (state: {url}), Docker engine {engine}{hint}")
+    esc = f", host {host} (pulumi config, ESC)" if host else ""
+    print(f"ok: Python {python}, stack {a.stack} (state: {url}{esc}), Docker engine {engine}{hint}")
     return 0
 
 

@@ -74,8 +74,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["bucket"] = f"{args.inputs.get('bucketPrefix', '')}mock"
         if args.typ == "aws:ec2/instance:Instance":
             state.update(publicIp="203.0.113.10", privateIp="10.0.1.10")
-        if args.typ == "aws:iam/role:Role":
-            state.setdefault("name", args.name)
         if args.typ == "aws:cloudwatch/logGroup:LogGroup":
             state["arn"] = f"arn:aws:logs:us-east-1:123456789012:log-group:{args.inputs['name']}"
         if args.typ == "docker:index/image:Image":
@@ -253,9 +251,12 @@ def run_under_mocks(fn: Callable[[], Any], *, stack: str = "test", config: Mappi
 
     try:
         body()
-    finally:
-        if mocks.monitor.errors:
-            raise EngineError(mocks.monitor.errors[0])
+    except Exception:
+        if mocks.monitor.errors:  # the engine's refusal, not what it left behind in the program
+            raise EngineError(mocks.monitor.errors[0]) from None
+        raise
+    if mocks.monitor.errors:
+        raise EngineError(mocks.monitor.errors[0])
     return mocks
 
 

@@ -8,11 +8,16 @@ to the yaml.v3 reading of infra/offline.py.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 PROJECT = "torchserve-deploy"
 HOST_KEY = f"{PROJECT}:host"
+BACKEND_ENV = "PULUMI_BACKEND_URL"
 _TOP = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)[ \t]*:(?P<rest>.*)$")
 _ENTRY = re.compile(r"^(?P<indent>[ \t]+)(?P<key>'[^']*'|\"[^\"]*\"|[^\s'\"#][^#]*?)[ \t]*:(?:[ \t]+(?P<value>.*?))?[ \t]*$")
 _SCALAR = re.compile(r"(?:'(?P<single>[a-z0-9]+)'|\"(?P<double>[a-z0-9]+)\"|(?P<plain>[a-z0-9]+))(?:[ \t]+#.*)?")
@@ -87,6 +92,62 @@ def host(root: Path, stack: str, *, quick: bool) -> str:
 
         return stack_host(stack)
     try:
-        return quick_host((root / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"), project_default(root))
+        return quick_host(_text(root, stack), project_default(root))
     except Unreadable as err:
-        raise Unreadable(f"{err}; write it as `  {HOST_KEY}: <local|ec2|fleet>` under `config:`") from None
+        raise Refused(f"stacks/Pulumi.{stack}.yaml: cannot tell which host it deploys to: {err}; write it as "
+                      f"`  {HOST_KEY}: <local|ec2|fleet>` under `config:`") from None
+
+
+class Refused(ValueError):
+    """What is wrong and what to do, in one line."""
+
+
+def _text(root: Path, stack: str) -> str:
+    return (root / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
+
+
+def backend(root: Path, stack: str, explicit: str | None, state_dir: Path, *, quick: bool,
+            target: str) -> tuple[str, bool]:
+    """(backend URL, is it the project-local default?). The project-local default is for local stacks only; a stack
+    that imports ESC environments needs Pulumi Cloud (the only backend that opens them, pulumi/pulumi
+    pkg/cmd/pulumi/config/config_env.go errBackendNoEnvironments) and may set its host there."""
+    if imports_environment(_text(root, stack)) and not explicit:
+        raise Refused(f"stack {stack} imports ESC environments (`environment:` in stacks/Pulumi.{stack}.yaml): only "
+                      "the Pulumi Cloud backend opens them, and its host (or any key) may be set there: run pulumi "
+                      f"login and choose that backend explicitly, e.g. {BACKEND_ENV}=https://api.pulumi.com {target}")
+    if explicit:
+        return explicit, False
+    found = host(root, stack, quick=quick)
+    if found != "local":
+        raise Refused(f"stack {stack} creates cloud resources (host {found}), so its state must not default to the "
+                      f"project-local .pulumi-state/ (one machine, lost with this checkout): choose a backend "
+                      f"explicitly, e.g. {BACKEND_ENV}=s3://<bucket>/torchserve-deploy {target} "
+                      f"(or https://api.pulumi.com; or file://{state_dir} if you mean it)")
+    return f"file://{state_dir}", True
+
+
+def esc_host(root: Path, stack: str, url: str, pinned: Path, *, target: str) -> str | None:
+    """The host of a stack that imports ESC environments, from `pulumi config --json --open` (the stack's config
+    as the CLI merges it: environments, stack file and Pulumi.yaml's defaults; secrets stay hidden); None for a
+    stack that imports none. Without the CLI it is refused: nothing else can open an environment."""
+    if not imports_environment(_text(root, stack)):
+        return None
+    pulumi = str(pinned / "bin" / "pulumi") if (pinned / "bin" / "pulumi").is_file() else shutil.which("pulumi")
+    if pulumi is None:
+        raise Refused(f"stack {stack} imports ESC environments, and only the Pulumi CLI can open them to tell which "
+                      f"host it deploys to: run make pulumi-cli (or put pulumi on PATH), then {target}")
+    argv = [pulumi, "config", "--json", "--open", "--stack", stack, "--non-interactive"]
+    try:
+        done = subprocess.run(argv, cwd=root, env={**os.environ, BACKEND_ENV: url}, capture_output=True, text=True,
+                              timeout=120)
+        config = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError) as err:
+        raise Refused(f"pulumi config --json --open --stack {stack} failed ({err}): fix that, then {target}") from None
+    if not isinstance(config, dict):
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        raise Refused(f"pulumi config --json --open --stack {stack} failed ({last}): fix that, then {target}")
+    entry = config.get(HOST_KEY) or {"value": project_default(root)}
+    if not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
+        raise Refused(f"stack {stack}: {HOST_KEY} is a secret or not a string in its resolved config: set it as a "
+                      f"plain value, then {target}")
+    return str(entry["value"])

@@ -408,6 +408,53 @@ def test_check_docker_not_installed(env, capsys, monkeypatch):
     assert code == 1 and err.startswith("check: make deploy needs a Docker engine and docker is not installed")
 
 
+# --- stacks importing ESC environments (their host may be set there) -------------------------------------
+
+@pytest.fixture
+def esc_stack(env, monkeypatch):
+    """A project whose only stack, esc, imports an ESC environment and sets no host itself."""
+    root = env.tmp / "project"
+    (root / "stacks").mkdir(parents=True)
+    for name in ("Pulumi.yaml", "PULUMI_VERSION"):
+        shutil.copy(ROOT / name, root / name)
+    (root / "stacks" / "Pulumi.esc.yaml").write_text("environment:\n  - ml/prod\nconfig:\n  aws:region: us-east-1\n")
+    monkeypatch.setattr(cli, "ROOT", root)
+    return root
+
+
+@pytest.mark.parametrize("command", ["check", "up", "preview"])
+def test_esc_stack_needs_an_explicit_backend(esc_stack, capsys, command):
+    code, _, err = run_cli(capsys, command, "--stack", "esc")
+    assert code == 2 and err.startswith(f"{command}: stack esc imports ESC environments (`environment:` in "
+                                        "stacks/Pulumi.esc.yaml): only the Pulumi Cloud backend opens them")
+    assert "PULUMI_BACKEND_URL=https://api.pulumi.com make" in err
+
+
+def test_esc_stack_without_the_cli_is_refused_by_check(esc_stack, env, capsys, monkeypatch):
+    fake_docker(env.bin, DOCKER_OK)
+    monkeypatch.setenv("PULUMI_BACKEND_URL", "https://api.pulumi.com")
+    code, _, err = run_cli(capsys, "check", "--stack", "esc")
+    assert code == 2 and "only the Pulumi CLI can open them to tell which host it deploys to: run make pulumi-cli" in err
+
+
+def test_check_reads_an_esc_stacks_host_from_pulumi_config(esc_stack, env, capsys, monkeypatch):
+    fake_docker(env.bin, DOCKER_OK)
+    executable(env.bin / "pulumi", fake_pulumi_script())
+    log = env.tmp / "pulumi.log"
+    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
+    monkeypatch.setenv("FAKE_PULUMI_CONFIG", json.dumps({"torchserve-deploy:host": {"value": "fleet", "secret": False},
+                                                         "torchserve-deploy:pipIndexUrl": {"secret": True}}))
+    monkeypatch.setenv("PULUMI_BACKEND_URL", "https://api.pulumi.com")
+    code, out, _ = run_cli(capsys, "check", "--stack", "esc")
+    assert code == 0 and "stack esc (state: https://api.pulumi.com, host fleet (pulumi config, ESC))" in out
+    call = json.loads(log.read_text().splitlines()[-1])
+    assert call == {"args": ["config", "--json", "--open", "--stack", "esc"], "backend": "https://api.pulumi.com",
+                    "passphrase": None}
+    monkeypatch.setenv("FAKE_PULUMI_CONFIG", json.dumps({"torchserve-deploy:host": {"secret": True}}))
+    code, _, err = run_cli(capsys, "check", "--stack", "esc")
+    assert code == 2 and "torchserve-deploy:host is a secret or not a string" in err
+
+
 # --- token ----------------------------------------------------------------------------------------------
 
 def test_token_with_no_container(env, capsys):

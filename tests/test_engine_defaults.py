@@ -75,3 +75,18 @@ def test_defaults_reach_the_program_as_the_cli_formats_them():
     assert values[P + "tokenAuth"] == "true" and values[P + "alarmEmail"] == ""
     assert values[P + "edgeCidrs"] == '["0.0.0.0/0","::/0"]' == go_json(["0.0.0.0/0", "::/0"])
     assert values[P + "extraPipPackages"] == "[]" and values[P + "egress"] == "auto"
+
+
+def test_a_stack_importing_an_esc_environment():
+    """The environment's pulumiConfig is merged under the stack's own values (JSON merge patch: maps merge key by
+    key); without it the harness refuses the stack rather than guess."""
+    text = ("environment:\n  - ml/dev\nconfig:\n  torchserve-deploy:models:\n    demo:\n      path: models/demo\n"
+            "  torchserve-deploy:shmSize: 512m\n")
+    with pytest.raises(ValidationError, match="no ESC environment here"):
+        engine_config("dev", text=text)
+    env = {"torchserve-deploy:models": {"demo": {"workers": 3, "path": "elsewhere"}}, "shmSize": "2g",
+           "torchserve-deploy:tokenExpirationMin": 30}
+    cfg = engine_config("dev", text=text, environment=env)
+    s = load_settings(cfg.values, stack="dev", root=ROOT, secret_keys=cfg.secret_keys)
+    assert (s.models[0].workers, s.models[0].source.handler.parent) == (3, ROOT / "models/demo")
+    assert s.shm_size_mb == 512 and s.server.token_expiration_min == 30

@@ -10,13 +10,23 @@ import pytest
 from torchserve_deploy.image.variants import CPU_TORCH_VERSIONS, CUDA_VARIANTS
 
 from infra.offline import secret
-from tests.mocks import PROJECT, ROOT, RecordingMocks, evaluate_program, is_secret, named, server_config, unsecret
+from tests.mocks import PROJECT, ROOT, RecordingMocks, is_secret, named, server_config, unsecret
+from tests.mocks import evaluate_program as evaluate_update
 from tests.test_ec2 import unit_run_argv, user_data
+from tests.test_preview import same_in_preview
 
 P = PROJECT + ":"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SECOND = "tests/corpus/models/second"
 NO_EDGE = {"edge": "none", "domainName": "", "hostedZoneId": ""}  # staging as a private host, without its edge
+
+
+def evaluate_program(stack: str, overrides: dict | None = None, mocks: RecordingMocks | None = None) -> list:
+    """The stack with `overrides` as `pulumi up` evaluates it, after checking that `pulumi preview` registers the
+    same resources with the same inputs wherever the preview knows them."""
+    resources = evaluate_update(stack, overrides, mocks)
+    same_in_preview(stack, overrides, resources)
+    return resources
 
 
 def container(resources) -> dict:

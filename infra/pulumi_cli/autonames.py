@@ -14,6 +14,7 @@ reference (load balancer and target group names: 32; launch template names: 128;
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -80,6 +81,16 @@ def _limit(rule: Rule) -> tuple[int, str, str | None]:
             return min(rule.provider_max, api_max), f"{rule.api[0]} {rule.api[1]} {rule.api[2]} (botocore)", pattern
     limit = min(rule.provider_max, rule.aws_max or rule.provider_max)
     return limit, "pulumi-aws's auto-name limit" if limit == rule.provider_max else "AWS's documented limit", None
+
+
+def autoname(typ: str, urn: str, inputs: dict[str, Any]) -> dict[str, str]:
+    """{property: name} the provider's Check adds (at preview too) when the program names nothing: the logical
+    name, "-" and 7 hex characters (derived from the URN here, so both modes and every run agree)."""
+    rule = RULES.get(typ)
+    if rule is None or inputs.get(rule.prop) is not None or (rule.prefix_prop and inputs.get(rule.prefix_prop)):
+        return {}
+    base = urn.rsplit("::", 1)[1]
+    return {rule.prop: f"{base.lower() if rule.lower else base}-{hashlib.sha256(urn.encode()).hexdigest()[:7]}"}
 
 
 def autoname_problem(typ: str, name: str, inputs: dict[str, Any]) -> str | None:

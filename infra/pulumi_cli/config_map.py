@@ -68,10 +68,26 @@ def parse_path(path: str) -> Path:
     return elements
 
 
+def path_string(path: Path) -> str:
+    """PropertyPath.String."""
+    out = ""
+    for i, k in enumerate(path):
+        if isinstance(k, int):
+            out += f"[{k}]"
+        elif all(c.isascii() and (c.isalnum() or c == "_") for c in k):
+            out += k if i == 0 else f".{k}"
+        else:
+            out += '["' + k.replace('"', '\\"') + '"]'
+    return out
+
+
 def _key_path(key: str) -> tuple[Path, str]:
     """map.go parseKeyPath: the path in the key's name, and the key of its first segment."""
     namespace, _, name = parse_key(key).partition(":")
-    path = parse_path(name)
+    try:
+        path = parse_path(name)
+    except ConfigError as err:
+        raise ConfigError(f"invalid config key path: {err}") from None
     if not path:
         raise ConfigError("empty config key path")
     if not isinstance(path[0], str):
@@ -109,22 +125,22 @@ def _object_set(obj: Any, prefix: Path, path: Path, new: Any) -> Any:
         return new
     if not isinstance(obj, (list, dict)):
         if obj is not None and len(prefix) != 1:
-            raise ConfigError(f"{prefix}: expected {'an array' if isinstance(path[0], int) else 'a map'}")
+            raise ConfigError(f"{path_string(prefix)}: expected {'an array' if isinstance(path[0], int) else 'a map'}")
         obj = _container(path[0])  # COMPAT: the first level is overwritten
     prefix = [*prefix, path[0]]
     if isinstance(obj, list):
         index = path[0]
         if not isinstance(index, int):
-            raise ConfigError(f"{prefix}: key for an array must be an int")
+            raise ConfigError(f"{path_string(prefix)}: key for an array must be an int")
         if index < 0 or index > len(obj):
-            raise ConfigError(f"{prefix}: array index out of range")
+            raise ConfigError(f"{path_string(prefix)}: array index out of range")
         if index == len(obj):
             obj.append(None)
         obj[index] = _object_set(obj[index], prefix, path[1:], new)
         return obj
     key = path[0]
     if not isinstance(key, str):
-        raise ConfigError(f"{prefix}: key for a map must be a string")
+        raise ConfigError(f"{path_string(prefix)}: key for a map must be a string")
     if len(path) == 1 and not obj and key == "secure" and isinstance(new, str):
         raise ConfigError('maps with the single key "secure" are reserved')
     obj[key] = _object_set(obj.get(key), prefix, path[1:], new)

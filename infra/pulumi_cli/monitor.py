@@ -21,13 +21,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import get_project, get_stack
-from pulumi.runtime.sync_await import _ensure_event_loop
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from infra.pulumi_cli.autonames import autoname_problem
+from infra.pulumi_cli.autonames import autoname, autoname_problem
 from infra.pulumi_cli.config_map import parse_path
 from infra.pulumi_cli.values import ConfigError
 
@@ -85,15 +86,26 @@ class EngineMonitor(pulumi_mocks.MockMonitor):  # type: ignore[misc]
                    "additionalSecretOutputs": list(request.additionalSecretOutputs), "customTimeouts": timeouts,
                    "replace_with": list(request.replace_with), "hideDiffs": list(request.hideDiffs),
                    "deleteBeforeReplace": request.deleteBeforeReplace, "dependencies": list(request.dependencies),
-                   "aliasURNs": list(request.aliasURNs), "provider": request.provider}
+                   "aliasURNs": [*request.aliasURNs, *(self._alias_urn(request, a) for a in request.aliases)],
+                   "provider": request.provider}
         return Registration(urn, request.type, request.name, bool(request.custom), request.parent, protect, retain,
                             request.deletedWith or (parent.deleted_with if parent else ""), options)
+
+    def _alias_urn(self, request: Any, alias: Any) -> str:
+        """step_generator.go collapseAliasToUrn: a spec's unset parts are the resource's own."""
+        if alias.WhichOneof("alias") == "urn":
+            return str(alias.urn)
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        return self.make_urn(parent, spec.type or request.type, spec.name or request.name).replace(
+            f"urn:pulumi:{get_stack()}::{get_project()}::",
+            f"urn:pulumi:{spec.stack or get_stack()}::{spec.project or get_project()}::", 1)
 
     def _check(self, reg: Registration, inputs: dict[str, Any]) -> None:
         if reg.urn in self.registrations:
             self._refuse(f"Duplicate resource URN '{reg.urn}'; try giving it a unique name")
-        for alias in reg.options["aliasURNs"]:
-            if alias in self.registrations:
+        for alias in reg.options["aliasURNs"]:  # the engine refuses it once the aliased resource is in the state
+            if alias in self.registrations and alias != reg.urn:
                 self._refuse(f"Duplicate resource alias '{alias}' applied to resource with URN '{reg.urn}' "
                              f"conflicting with resource with URN '{alias}'")
         if reg.custom and not _TYPE_TOKEN.fullmatch(reg.typ):
@@ -124,13 +136,23 @@ class EngineMonitor(pulumi_mocks.MockMonitor):  # type: ignore[misc]
         reg = self._options(request, urn)
         self._check(reg, inputs)
         self.registrations[urn] = reg
-        if not self.preview:
-            return super().RegisterResource(request)
-        args = pulumi_mocks.MockResourceArgs(typ=request.type, name=request.name, inputs=inputs,
+        named = autoname(request.type, urn, inputs) if request.custom else {}
+        # The provider's Check adds the auto-name to the inputs it records (and previews show).
+        args = pulumi_mocks.MockResourceArgs(typ=request.type, name=request.name, inputs={**inputs, **named},
                                              provider=request.provider, resource_id=request.importId,
-                                             custom=request.custom or False)
-        self.mocks.record(args)
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, "", inputs)
-        # A preview creates nothing: the inputs come back as they were sent (unknowns and secrets included), the ID
-        # is empty and everything the provider would have computed is missing, so the program sees it unknown.
-        return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=request.object)
+                                             custom=request.custom or False, transforms=[])
+        if self.preview:
+            # A preview creates nothing: the inputs come back as they were sent (unknowns and secrets included) with
+            # what the provider's Check adds (an auto-name), the ID is empty and nothing else the provider would
+            # compute is there, so the program sees it unknown.
+            self.mocks.record(args)
+            state: Any = struct_pb2.Struct()
+            state.CopyFrom(request.object)
+            state.update(named)
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, "", {**inputs, **named})
+            return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=state)
+        id_, outputs = self.mocks.new_resource(args)
+        outputs = {**named, **outputs}  # what the mocks compute wins (e.g. a bucket named from its prefix)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, outputs)
+        obj = _sync_await(rpc.serialize_properties(outputs, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
