@@ -260,19 +260,22 @@ def run_under_mocks(fn: Callable[[], Any], *, stack: str = "test", config: Mappi
     return mocks
 
 
-def _program() -> None:
-    cwd = os.getcwd()
-    os.chdir(INFRA)
-    try:
-        runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
-    finally:
-        os.chdir(cwd)
+def program_in(directory: Path) -> Callable[[], None]:
+    """A Pulumi program folder's __main__.py, run from inside the folder as the language host runs it."""
+    def program() -> None:
+        cwd = os.getcwd()
+        os.chdir(directory)
+        try:
+            runpy.run_path(str(directory / "__main__.py"), run_name="__main__")
+        finally:
+            os.chdir(cwd)
+    return program
 
 
 def run_program(stack: str, config: EngineConfig, *, mocks: RecordingMocks | None = None,
                 preview: bool = False) -> RecordingMocks:
     """infra/__main__.py under mocks with exactly `config`, from inside infra/ as the engine runs it."""
-    return run_under_mocks(_program, stack=stack, config=config.values, mocks=mocks, secret_keys=config.secret_keys,
+    return run_under_mocks(program_in(INFRA), stack=stack, config=config.values, mocks=mocks, secret_keys=config.secret_keys,
                            preview=preview)
 
 

@@ -5,15 +5,13 @@ with the same inputs wherever the preview knows them. Valid-config cases check t
 tests/test_valid_configs.py's evaluate_program."""
 from __future__ import annotations
 
-import os
-import runpy
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi.output import Unknown
 
-from infra.offline import ROOT, committed_stacks, evaluate_program, run_under_mocks
+from infra.offline import ROOT, committed_stacks, evaluate_program, program_in, run_under_mocks
 from infra.pulumi_cli.config_map import decrypt
 from infra.pulumi_cli.project import load_project, load_stack, merge_config
 
@@ -58,15 +56,7 @@ def _consumer(preview: bool) -> list:
     project = load_project((CONSUMER / "Pulumi.yaml").read_text())
     stack = load_stack(project, "")
     merge_config("test", project, stack.config, encrypt=str, decrypt=str)
-
-    def program() -> None:
-        cwd = os.getcwd()
-        os.chdir(CONSUMER)
-        try:
-            runpy.run_path(str(CONSUMER / "__main__.py"), run_name="__main__")
-        finally:
-            os.chdir(cwd)
-    return run_under_mocks(program, config=decrypt(stack.config, str), preview=preview).resources
+    return run_under_mocks(program_in(CONSUMER), config=decrypt(stack.config, str), preview=preview).resources
 
 
 def test_the_consumer_example_registers_the_same_resources_in_preview():
