@@ -8,6 +8,7 @@ value, what is allowed and the fix.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from pydantic.alias_generators import to_camel
 from torchserve_deploy import validators as v
 from torchserve_deploy.constants import PROJECT
 from torchserve_deploy.errors import ValidationError
+from torchserve_deploy.model.archiver_input import archiver_path
 from torchserve_deploy.model.manifest import MANIFEST, load_manifest
 from torchserve_deploy.model.params import resolve
 from torchserve_deploy.model.source import ModelSource
@@ -197,6 +199,7 @@ def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
                 fix = f"make {where} a map such as {{path: models/demo, workers: 1}}"
             raise ValidationError(f"{where}.{field}" if field else where, first.get("input"), allowed, fix) from None
         directory = confined(f"{where}.path", entry.path, root, s.roots)
+        archiver_path(f"{where}.path", os.path.relpath(directory, root))  # the archiver's inputs lie below it
         if not (directory / MANIFEST).is_file():
             raise ValidationError(f"{where}.path", entry.path, f"a directory (relative to the repo root) holding {MANIFEST}",
                                   f"create {entry.path}/{MANIFEST} or fix the path; see models/demo/{MANIFEST}")

@@ -23,6 +23,7 @@ from torchserve_deploy import validators as v
 from torchserve_deploy.constants import CONTAINER_MODEL_STORE, CONTAINER_USER
 from torchserve_deploy.container.spec import ContainerSpec, Mount
 from torchserve_deploy.errors import ValidationError
+from torchserve_deploy.model.archiver_input import archiver_path
 from torchserve_deploy.model.source import ModelSource, TrainingSource
 
 __all__ = ["ModelArchive", "ModelArchiveArgs", "ModelSource", "TrainingSource", "archive_command",
@@ -55,6 +56,8 @@ class ModelArchiveArgs:
             raise ValidationError("ModelArchiveArgs.trained_by", self.trained_by,
                                   "set together with trained_checkpoint", "pass the TrainingRun's run_digest")
         for flag, path in self.input_files():
+            archiver_path(f"ModelArchiveArgs.source ({flag})", _display(path, self.project_root),
+                            handler=flag == "--handler")
             if flag == "--serialized-file" and self.trained_checkpoint is not None:
                 continue  # written by the training run during `pulumi up`
             if not Path(path).is_file():

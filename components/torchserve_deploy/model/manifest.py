@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from torchserve_deploy import validators as v
 from torchserve_deploy.errors import ValidationError
+from torchserve_deploy.model.archiver_input import archiver_path
 from torchserve_deploy.model.params import TYPES, Param
 from torchserve_deploy.model.source import ModelSource, TrainingSource
 from torchserve_deploy.yaml_strict import load_yaml
@@ -93,6 +94,14 @@ def _file(where: str, field: str, base: Path, value: str) -> Path:
     return path
 
 
+def _archived(where: str, field: str, base: Path, value: str) -> Path:
+    """An archiver input: an existing file inside the model directory whose resolved name the archiver cannot
+    re-read as something else (a list, a glob, another handler)."""
+    path = _file(where, field, base, value)
+    archiver_path(f"{where}: {field}", str(path.relative_to(base.resolve())), handler=field == "handler")
+    return path
+
+
 def _shape_error(where: str, err: PydanticError) -> ValidationError:
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"])
@@ -122,7 +131,7 @@ def load_manifest(directory: Path, where: str, *, data_roots: tuple[Path, ...] =
     v.model_version(f"{where}: version", m.version)
 
     def optional(field: str, value: str | None) -> Path | None:
-        return None if value is None else _file(where, field, directory, value)
+        return None if value is None else _archived(where, field, directory, value)
 
     training = None
     if m.training is not None:
@@ -141,9 +150,9 @@ def load_manifest(directory: Path, where: str, *, data_roots: tuple[Path, ...] =
         training = TrainingSource(source_dir=source, entrypoint=t.entrypoint, requirements=t.requirements,
                                   data_dir=data_dir, checkpoint=t.checkpoint, params=params)
     return ModelSource(
-        name=m.name, version=m.version, handler=_file(where, "handler", directory, m.handler),
+        name=m.name, version=m.version, handler=_archived(where, "handler", directory, m.handler),
         model_file=optional("modelFile", m.model_file), serialized_file=optional("serializedFile", m.serialized_file),
-        extra_files=tuple(_file(where, "extraFiles", directory, e) for e in m.extra_files),
+        extra_files=tuple(_archived(where, "extraFiles", directory, e) for e in m.extra_files),
         requirements_file=optional("requirementsFile", m.requirements_file),
         config_file=optional("configFile", m.config_file), training=training)
 

@@ -1,0 +1,159 @@
+"""No manifest can put a file from outside its model directory into an archive. torch-model-archiver 0.12.0 re-reads
+its path arguments (it splits --extra-files on commas, strips and glob-expands each entry, follows symlinks, appends
+".py" to a handler), so every archiver input is checked in the form the archiver receives it.
+
+Each attack below is first run against the pinned archiver with the check switched off, to show that it does take
+the canary file from outside the model directory; then the manifest must be refused. Unusual but safe names are
+accepted and archived with nothing but the model directory's own files."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from torchserve_deploy.errors import ValidationError
+from torchserve_deploy.model import archive as archive_module
+from torchserve_deploy.model.archive import ModelArchiveArgs, archive_command
+from torchserve_deploy.model.manifest import MANIFEST, load_manifest
+from torchserve_deploy.model.source import ModelSource
+
+ARCHIVER = str(Path(sys.executable).parent / "torch-model-archiver")
+CANARY = b"CANARY: a file outside the model directory\n"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A repository with one model directory (models/m) and a secret beside it (outside/secret.txt)."""
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_bytes(CANARY)
+    model = tmp_path / "models" / "m"
+    model.mkdir(parents=True)
+    (model / "handler.py").write_text("def handle(data, context):\n    return data\n")
+    (model / "model.pt").write_bytes(b"weights")
+    (model / "labels.json").write_text("{}")
+    return tmp_path
+
+
+def manifest(model: Path, **fields) -> None:
+    (model / MANIFEST).write_text(yaml.safe_dump({"name": "m", "handler": "handler.py", "serializedFile": "model.pt",
+                                                  **fields}))
+
+
+def run_archiver(repo: Path, source: ModelSource) -> dict[str, bytes]:
+    """The rendered archive command, run in the repository root as the deploy runs it; the .mar's files."""
+    out = repo / "store"
+    out.mkdir(exist_ok=True)
+    argv = archive_command(ModelArchiveArgs(source=source, export_dir=out, project_root=repo, archiver=ARCHIVER))
+    subprocess.run(argv, cwd=repo, check=True, capture_output=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    with zipfile.ZipFile(out / "m.mar") as mar:
+        return {name: mar.read(name) for name in mar.namelist() if not name.endswith("/")}
+
+
+def unchecked(repo: Path, handler: str = "handler.py", extra: tuple[str, ...] = ()) -> ModelSource:
+    model = repo / "models" / "m"
+    return ModelSource(name="m", version="1.0", handler=model / handler, serialized_file=model / "model.pt",
+                       extra_files=tuple(model / e for e in extra))
+
+
+def _comma(model: Path) -> dict:
+    (model / "x").write_text("x")
+    (model / "x,outside").mkdir()
+    (model / "x,outside" / "secret.txt").write_text("decoy")
+    return {"extra": ("x,outside/secret.txt",)}
+
+
+def _glob_star(model: Path) -> dict:
+    (model / "*").write_text("a file really named *")
+    (model / "leak").symlink_to(model.parent.parent / "outside" / "secret.txt")
+    return {"extra": ("*",)}
+
+
+def _glob_class(model: Path) -> dict:
+    (model / "[l]eak").write_text("a file really named [l]eak")
+    (model / "leak").symlink_to(model.parent.parent / "outside" / "secret.txt")
+    return {"extra": ("[l]eak",)}
+
+
+def _glob_question(model: Path) -> dict:
+    (model / "lea?").write_text("a file really named lea?")
+    (model / "leak").symlink_to(model.parent.parent / "outside" / "secret.txt")
+    return {"extra": ("lea?",)}
+
+
+def _handler_without_py(model: Path) -> dict:
+    (model / "h").write_text("# the file the manifest names")
+    (model / "h.py").symlink_to(model.parent.parent / "outside" / "secret.txt")
+    return {"handler": "h"}
+
+
+ATTACKS = {"comma": _comma, "glob *": _glob_star, "glob [...]": _glob_class, "glob ?": _glob_question,
+           "handler without .py": _handler_without_py}
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_each_attack_takes_the_canary_unless_refused(repo, monkeypatch, attack):
+    model = repo / "models" / "m"
+    made = ATTACKS[attack](model)
+    with monkeypatch.context() as m:  # the check switched off: the pinned archiver does take the file
+        m.setattr(archive_module, "archiver_path", lambda key, value, handler=False: value)
+        files = run_archiver(repo, unchecked(repo, made.get("handler", "handler.py"), made.get("extra", ())))
+    assert CANARY in files.values(), f"{attack}: the archiver did not take the canary; the attack is not real"
+    fields = {"handler": made["handler"]} if "handler" in made else {"extraFiles": list(made["extra"])}
+    manifest(model, **fields)
+    with pytest.raises(ValidationError) as err:
+        load_manifest(model, f"models/m/{MANIFEST}")
+    assert "torch-model-archiver reads as written" in str(err.value)
+    with pytest.raises(ValidationError):  # and the component refuses the rendered path itself
+        ModelArchiveArgs(source=unchecked(repo, made.get("handler", "handler.py"), made.get("extra", ())),
+                         export_dir=repo / "store", project_root=repo)
+
+
+@pytest.mark.parametrize("fields,setup", [
+    ({"extraFiles": ["leak"]}, lambda m: (m / "leak").symlink_to(m.parent.parent / "outside" / "secret.txt")),
+    ({"extraFiles": ["../../outside/secret.txt"]}, lambda m: None),
+    ({"extraFiles": ["ABSOLUTE"]}, lambda m: None),
+    ({"extraFiles": ["a\nb"]}, lambda m: (m / "a\nb").write_text("x")),
+    ({"extraFiles": [" labels.json"]}, lambda m: (m / " labels.json").write_text("x")),
+    ({"extraFiles": ["sub"]}, lambda m: ((m / "sub").mkdir(), (m / "sub" / "leak").symlink_to(
+        m.parent.parent / "outside" / "secret.txt"))),
+    ({"handler": "h:x.py"}, lambda m: (m / "h:x.py").write_text("x")),
+    ({"serializedFile": "weights"}, lambda m: (m / "weights").symlink_to(m.parent.parent / "outside" / "secret.txt")),
+])
+def test_paths_leading_out_or_reread_are_refused(repo, fields, setup):
+    model = repo / "models" / "m"
+    setup(model)
+    if fields.get("extraFiles") == ["ABSOLUTE"]:
+        fields = {"extraFiles": [str(repo / "outside" / "secret.txt")]}
+    manifest(model, **fields)
+    with pytest.raises(ValidationError):
+        load_manifest(model, f"models/m/{MANIFEST}")
+
+
+@pytest.mark.parametrize("name", ["labels with spaces.json", "é-ü.json", "a+b@c=d.json", "#hash.json", "x.y.z",
+                                  "-leading-dash.json", "n'quote.json"])
+def test_unusual_safe_names_are_archived_with_only_the_directorys_own_files(repo, name):
+    model = repo / "models" / "m"
+    (model / name).write_bytes(b"extra " + name.encode())
+    (model / "inside").symlink_to("labels.json")  # a link inside the directory is fine: its target is archived
+    manifest(model, extraFiles=[name, "inside"])
+    source = load_manifest(model, f"models/m/{MANIFEST}")
+    files = run_archiver(repo, source)
+    own = {p.read_bytes() for p in model.rglob("*") if p.is_file()}
+    assert CANARY not in files.values()
+    assert {b for n, b in files.items() if not n.startswith("MAR-INF")} <= own
+    assert files[name] == b"extra " + name.encode()
+
+
+def test_a_model_directory_the_archiver_would_glob_is_refused(repo):
+    from infra.settings import load_settings
+
+    shutil.copytree(repo / "models" / "m", repo / "models" / "[m]")
+    manifest(repo / "models" / "[m]")
+    with pytest.raises(ValidationError) as err:
+        load_settings({"torchserve-deploy:models": '{"m": {"path": "models/[m]"}}'}, stack="dev", root=repo)
+    assert err.value.key == "torchserve-deploy:models.m.path"
