@@ -231,13 +231,18 @@ def config_properties(res: Resource) -> Iterator[tuple[str, str]]:
                     yield f"container {c.get('name')} environment", str(env.get("value") or "")
 
 
-def config_problems(text: str) -> Iterator[str]:
+def parse_properties(text: str) -> dict[str, str]:
     props: dict[str, str] = {}
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith(("#", "!")) and "=" in line:
             key, _, value = line.partition("=")
             props[key.strip()] = value.strip()
+    return props
+
+
+def config_problems(text: str) -> Iterator[str]:
+    props = parse_properties(text)
     if props.get("enable_model_api", "false").lower() == "true":
         yield "enable_model_api=true lets management callers register models from URLs"
     urls = props.get("allowed_urls")
@@ -440,6 +445,28 @@ def internet_listeners_https_only(args: StackValidationArgs, report: ReportViola
                   "attach the rule to the HTTPS listener", stack=True)
 
 
+def _checks_a_key(rule: Any) -> bool:
+    """A listener rule that forwards only requests carrying an Authorization header value it names."""
+    for condition in _items(rule.props.get("conditions")):
+        header = condition.get("httpHeader") if isinstance(condition, Mapping) else None
+        if isinstance(header, Mapping) and str(header.get("httpHeaderName", "")).lower() == "authorization" \
+                and _items(header.get("values")) and not any("*" in str(v) or "?" in str(v) for v in header["values"]):
+            return True
+    return False
+
+
+def token_auth_unless_edge(args: StackValidationArgs, report: ReportViolation) -> None:
+    edge = any(r.resource_type in LISTENER_RULES and _checks_a_key(r) for r in args.resources)
+    for res in args.resources:
+        if res.resource_type not in (INSTANCE, LAUNCH_TEMPLATE, TASK_DEFINITION) or edge:
+            continue
+        for where, text in config_properties(res):
+            if parse_properties(text).get("disable_token_authorization", "false").lower() == "true":
+                _fail(report, res, f"config.properties ({where}): token authorization is off on a cloud host and no "
+                      "edge listener rule checks a key", "keep tokenAuth true, or put the edge in front (edge: alb)",
+                      stack=True)
+
+
 def denies_insecure_transport(policy: Any) -> bool:
     """True when the bucket policy document denies every principal every s3 action without TLS."""
     try:
@@ -526,6 +553,9 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     StackValidationPolicy(name="internet-listeners-https-only", validate=internet_listeners_https_only,
                           description="Listeners of internet-facing load balancers are HTTPS with a TLS 1.2+ policy, "
                                       "or HTTP that only redirects to HTTPS."),
+    StackValidationPolicy(name="token-auth-unless-edge", validate=token_auth_unless_edge,
+                          description="TorchServe's token authorization stays on for cloud hosts unless an edge "
+                                      "listener rule checks an exact Authorization key in front of them."),
     StackValidationPolicy(name="buckets-tls-only", validate=buckets_tls_only,
                           description="Every S3 bucket has a policy denying non-TLS requests and a public access "
                                       "block with all four flags on."),

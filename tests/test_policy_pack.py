@@ -246,6 +246,11 @@ VARIANTS: list[tuple[str, str, str, Callable[[list[Rec]], None]]] = [
                "allowed_urls=file:///home/model-server/model-store/.*,https://.*")),
     ("container upload of config.properties with enable_model_api=true", "dev", "torchserve-config-locked-down",
      set_prop("torchserve-container", _upload_config)),
+    ("staging host without auth after its edge key rules are gone", "staging", "token-auth-unless-edge",
+     lambda recs: [recs.remove(one(recs, n)) for n in ("edge-key-0", "edge-key-1")]),
+    ("fleet task without auth behind a wildcard key rule", "fleet", "token-auth-unless-edge",
+     lambda recs: [both(one(recs, n), lambda p: p.__setitem__("conditions", [
+         {"httpHeader": {"httpHeaderName": "Authorization", "values": ["Bearer *"]}}])) for n in ("edge-key-0", "edge-key-1")]),
     ("instance allows IMDSv1 (httpTokens optional)", "staging", "imdsv2-required",
      set_prop("gpu-host-instance", lambda p: p["metadataOptions"].__setitem__("httpTokens", "optional"))),
     ("instance asks for a public IP", "staging", "no-public-ip-on-hosts",

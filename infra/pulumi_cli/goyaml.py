@@ -127,18 +127,20 @@ class _Loader(yaml.SafeLoader):
         raise GoYamlError(f"line {node.start_mark.line + 1}: unsupported YAML node")
 
     def _mapping(self, node: yaml.MappingNode) -> dict[Any, Any]:
+        """decode.go `mapping`: two keys of one kind with the same text are an error (uniqueKeys, on by default);
+        keys that differ in text but decode alike (1 and 01) are not, and the later one wins."""
         out: dict[Any, Any] = {}
-        lines: dict[Any, int] = {}
+        lines: dict[tuple[str, str], int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise GoYamlError(f"line {key_node.start_mark.line + 1}: merge keys (<<) are not reproduced here")
+            text = (type(key_node).__name__, key_node.value if isinstance(key_node, yaml.ScalarNode) else "")
+            if text in lines:
+                raise GoYamlError(f"line {key_node.start_mark.line + 1}: mapping key {text[1]!r} already "
+                                  f"defined at line {lines[text]}")
+            lines[text] = key_node.start_mark.line + 1
             key = self.construct_object(key_node)
-            hashable = key if not isinstance(key, (list, dict)) else repr(key)
-            if hashable in out:
-                raise GoYamlError(f"line {key_node.start_mark.line + 1}: mapping key {key_node.value!r} already "
-                                  f"defined at line {lines[hashable]}")
-            lines[hashable] = key_node.start_mark.line + 1
-            out[hashable] = self.construct_object(value_node)
+            out[key if not isinstance(key, (list, dict)) else repr(key)] = self.construct_object(value_node)
         return out
 
 

@@ -156,6 +156,10 @@ def _edge(ec2: Ec2Section, server: ServerSection, region: str) -> None:
             raise ValidationError(P + "inferenceCidrs", [], "at least one private client CIDR, or "
                                   "inferenceSecurityGroupId, when there is no edge",
                                   f"set {P}inferenceCidrs to your clients' private CIDRs, or use edge alb")
+        if not server.token_auth:
+            raise ValidationError(P + "tokenAuth", False, "true on a cloud host without the edge (TorchServe's keys are "
+                                  "then the only check on who calls it: a private range is no identity)",
+                                  f"pulumi config rm {P}tokenAuth, or put the edge in front (edge alb)")
         return
     for name, value in (("inferenceCidrs", list(ec2.inference_cidrs)),
                         ("inferenceSecurityGroupId", ec2.inference_security_group_id)):

@@ -115,7 +115,9 @@ class ServerSection(Section):
         "stack ulimit in bytes (soft = hard).", "an integer from 1048576 to 17179869184", "67108864")] = 67108864
     gpus: Annotated[str, check(v.gpus), K('GPUs for the container: "" (none), "all", or device indexes like "1,2".',
                                           '"", "all" or device indexes like "0,1"', "all")] = ""
-    token_auth: Annotated[bool, K("TorchServe token authorization (turning it off prints a warning).",
+    token_auth: Annotated[bool, K("TorchServe token authorization: off only on a local stack (with a warning); a "
+                                  "cloud host keeps it on without the edge, and behind the edge the edge checks the "
+                                  "stack's key instead.",
                                   "true or false", "true")] = True
     token_expiration_min: Annotated[int, Field(ge=1, le=525600), K(
         "Minutes an inference/management key lives.", "an integer from 1 to 525600", "60")] = 60
