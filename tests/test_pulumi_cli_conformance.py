@@ -306,10 +306,95 @@ def test_yaml_v3_refuses_a_repeated_key():
         goyaml.load("a: 1\na: 2\n")
 
 
-def test_yaml_v3_nan_and_timestamps():
+@pytest.mark.parametrize("text,printed", [  # time.Parse with yaml.v3's layouts, then time.Time.String()
+    ("2015-02-24", "2015-02-24 00:00:00 +0000 UTC"),
+    ("2001-12-14t21:59:43.10Z", "2001-12-14 21:59:43.1 +0000 UTC"),
+    ("2024-01-01T00:00:00.123456789Z", "2024-01-01 00:00:00.123456789 +0000 UTC"),
+    ("2024-01-01T00:00:00.1234567891Z", "2024-01-01 00:00:00.123456789 +0000 UTC"),  # more digits: the first 9
+    ("2024-01-01 10:00:00,5", "2024-01-01 10:00:00.5 +0000 UTC"),  # a comma before the fraction
+    ("2024-01-01   10:00:00", "2024-01-01 10:00:00 +0000 UTC"),  # a run of spaces is one
+    ("2024-1-2T3:4:5+05:30", "2024-01-02 03:04:05 +0530 +0530"),
+    ("0000-01-01", "0000-01-01 00:00:00 +0000 UTC"),
+])
+def test_yaml_v3_timestamps(text, printed):
+    assert plain(load_stack(load_project("name: p"), f"config:\n  p:t: {text}\n").config) == {"p:t": printed}
+
+
+@pytest.mark.parametrize("text", ["2024-02-30", "2024-13-01", "2024-01-01T00:00:00", "2024-01-01 00:00:00Z"])
+def test_yaml_v3_not_timestamps(text):
+    assert plain(load_stack(load_project("name: p"), f"config:\n  p:t: {text}\n").config) == {"p:t": text}
+
+
+def test_yaml_v3_nan_is_unmarshalable_json():
     assert math.isnan(goyaml.load("v: .nan")["v"])
-    assert goyaml.go_time_string(goyaml.load("v: 2015-02-24")["v"]) == "2015-02-24 00:00:00 +0000 UTC"
-    assert goyaml.go_time_string(goyaml.load("v: 2001-12-14t21:59:43.10Z")["v"]) == "2001-12-14 21:59:43.1 +0000 UTC"
+    with pytest.raises(ConfigError, match="p:n: json: unsupported value"):
+        load_stack(load_project("name: p"), "config:\n  p:n: [.nan]\n")
+
+
+@pytest.mark.parametrize("stack,delivered", [
+    ("config:\n  p:ports: {80: http, true: on, 1.5: x}\n", {"p:ports": '{"1.5":"x","80":"http","true":"on"}'}),
+    ("config:\n  p:n: -0.0\n  p:f: 4.0\n  p:g: 1e6\n", {"p:n": "0", "p:f": "4", "p:g": "1000000"}),
+    ("config:\n  p:big: [18446744073709551615]\n  p:top: 18446744073709551615\n",
+     {"p:big": "[18446744073709552000]", "p:top": "18446744073709551615"}),
+    ("config:\n  p:a: 1\n---\nconfig:\n  p:b: 2\n", {"p:a": "1"}),  # the first document only
+    ("config:\n  p:q: ! '0x10'\n  p:u: .5_0\n  p:v: .1e999\n", {"p:q": "0x10", "p:u": "0.5", "p:v": ".1e999"}),
+])
+def test_what_the_program_receives(stack, delivered):
+    """object.go unmarshalObject (%v of a non-string key), the re-encoding in LoadProjectStackBytes (-0.0 → 0),
+    Decrypt's UseNumber (an integer beyond int64 inside an object → float64), yaml.Unmarshal's first document."""
+    assert plain(load_stack(load_project("name: p"), stack).config) == delivered
+
+
+@pytest.mark.parametrize("stack,error", [
+    ("config:\n  p:m: {<<: {a: 1}, b: 2}\n", "merge keys"),
+    ("config:\n  1: x\n", "could not parse 1 as a configuration key"),
+    ("config: false\n", "must be a map"),
+    ("config:\n  a: 1\n  p:a: 2\n", "p:a is set twice"),
+    ("config:\n  p:k:\n    ? [1, 2]\n    : x\n", "invalid map key"),
+    ('config:\n  p:s: "\\ud800"\n', "invalid Unicode"),
+])
+def test_stack_files_the_cli_refuses(stack, error):
+    with pytest.raises((ConfigError, goyaml.GoYamlError), match=error):
+        load_stack(load_project("name: p"), stack)
+
+
+@pytest.mark.parametrize("project,error", [
+    ("config:\n  n:\n    type: integer\n    default: 9223372036854775808", "not of the expected type 'integer'"),
+    ("config:\n  n:\n    type: integer\n    default: .nan", "not of the expected type 'integer'"),
+    ("config:\n  s:\n    type: string\n    secret: 'false'", "secret a boolean"),
+    ("config:\n  o:\n    type: object\n    default: {80: http}", "expected only string keys"),
+])
+def test_project_files_the_cli_refuses(project, error):
+    with pytest.raises(ConfigError, match=error):
+        load_project(f"name: test\n{project}")
+
+
+def test_project_file_oddities_the_cli_accepts():
+    assert load_project("name: test\nconfig:\n  n:\n    type: integer\n    default: .inf").config["n"].default
+    assert load_project("name: test\nconfig: stacks\n").config == {}  # the old spelling of stackConfigDir
+    start = load_project("name: test\nconfig:\n  start:\n    default: 2024-01-01\n")
+    stack = load_stack(start, "")
+    merge_config("dev", start, stack.config, encrypt=ENC, decrypt=DEC)
+    assert plain(stack.config) == {"test:start": "2024-01-01T00:00:00Z"}  # json.Marshal(time.Time)
+
+
+@pytest.mark.parametrize("key,path,stored", [  # pkg/cmd/pulumi/config/io.go parseConfigKey
+    ("foo.bar:buzz", False, "foo.bar:buzz"), ("a.b:c", True, "p:a"), ("aws:region", True, "aws:region"),
+    ("models.demo.workers", True, "p:models"), ("[0]", True, None),
+])
+def test_config_set_key_parsing(key, path, stored):
+    config: dict = {}
+    if stored is None:
+        with pytest.raises(ConfigError):
+            config_set(config, "p", key, "v", path=path)
+        return
+    config_set(config, "p", key, "v", path=path)
+    assert list(config) == [stored]
+
+
+def test_config_set_type_int_is_checked_when_the_file_is_saved():
+    with pytest.raises(ConfigError, match="strconv.Atoi"):
+        config_set({}, "p", "n", "1_000", typ="int")
 
 
 @pytest.mark.parametrize("text", ["1e3", "0o17", "1_000", "017", "+5", ".5", "2024-1-2", "true", "~", "yes", "1:30"])

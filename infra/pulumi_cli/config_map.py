@@ -82,8 +82,9 @@ def path_string(path: Path) -> str:
 
 
 def _key_path(key: str) -> tuple[Path, str]:
-    """map.go parseKeyPath: the path in the key's name, and the key of its first segment."""
-    namespace, _, name = parse_key(key).partition(":")
+    """map.go parseKeyPath: the path in the key's name, and the key of its first segment (`key` is a parsed key,
+    namespace:name; the name may hold ':' as a config.Key's may)."""
+    namespace, _, name = key.partition(":")
     try:
         path = parse_path(name)
     except ConfigError as err:
@@ -161,13 +162,27 @@ def set_value(config: ConfigMap, key: str, value: Value, path: bool = False) -> 
     config[root_key] = marshal(_object_set(obj, segments[:1], segments[1:], new))
 
 
+def config_key(key: str, project: str, path: bool) -> str:
+    """pkg/cmd/pulumi/config/io.go parseConfigKey: with --path only the top segment needs a namespace; a key
+    without ':' is in the project's."""
+    if path:
+        cut = next((i for i, c in enumerate(key) if c in "[."), -1)  # strings.IndexAny(key, "[.")
+        if cut > 0:
+            top = config_key(key[:cut], project, False)
+            return top + key[cut:]
+    return parse_key(key if ":" in key else f"{project}:{key}")
+
+
 def config_set(config: ConfigMap, project: str, key: str, text: str, *, path: bool = False, secret: bool = False,
                typ: str = "", encrypt: Callable[[str], str] = lambda s: s) -> None:
-    """`pulumi config set [--path] [--secret] [--type t] key text` on the stack's config map."""
-    if ":" not in key.split(".", 1)[0].split("[", 1)[0]:
-        key = f"{project}:{key}"  # config.go ParseConfigKey: the project is the default namespace
+    """`pulumi config set [--path] [--secret] [--type t] key text` on the stack's config map (configSetCmd.Run;
+    its looks-like-a-secret heuristic, zxcvbn's entropy, is not reproduced)."""
+    full = config_key(key, project, path)
+    digits = text[1:] if text[:1] in "+-" else text
+    if typ == "int" and not (digits.isascii() and digits.isdigit()):  # saving the file runs strconv.Atoi
+        raise ConfigError(f'strconv.Atoi: parsing "{text}": invalid syntax')
     value = Value(encrypt(text), secure=True) if secret else Value(text, typ=typ)
-    set_value(config, key, value, path)
+    set_value(config, full, value, path)
 
 
 def secure_keys(config: ConfigMap) -> list[str]:

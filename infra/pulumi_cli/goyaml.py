@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import yaml
+
+from infra.pulumi_cli.gotime import GoTime, parse_timestamp
 
 INT64 = (-(2**63), 2**63 - 1)
 UINT64_MAX = 2**64 - 1
@@ -28,6 +29,8 @@ _MAP = {**dict.fromkeys(("true", "True", "TRUE"), True), **dict.fromkeys(("false
         **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
         **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
         **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf)}
+_GO_FLOAT = re.compile(r"[-+]?(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)"
+                       r"(?:[eE][-+]?[0-9](?:_?[0-9])*)?")
 _DIGITS = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
 _TAGS = {"tag:yaml.org,2002:" + t: "!!" + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 
@@ -52,28 +55,6 @@ def _go_parse_int(text: str) -> int | None:
     return value if INT64[0] <= value <= UINT64_MAX else None
 
 
-def _timestamp(text: str) -> datetime | None:
-    """yaml.v3's parseTimestamp: YYYY- then one of four layouts (short date fields allowed)."""
-    if not re.match(r"[0-9]{4}-", text):
-        return None
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:([Tt ])(\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d{1,9})?"
-                     r"(Z|[+-]\d{2}:\d{2})?)?", text)
-    if not m:
-        return None
-    year, month, day, sep, hh, mm, ss, frac, zone = m.groups()
-    if sep == " " and zone is not None or sep in ("T", "t") and zone is None:
-        return None  # "2006-1-2 15:4:5" has no zone; the RFC 3339 layouts need one
-    try:
-        tz = UTC
-        if zone and zone != "Z":
-            sign = -1 if zone[0] == "-" else 1
-            tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
-        micro = int((frac or ".0")[1:7].ljust(6, "0"))
-        return datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0), micro, tz)
-    except ValueError:
-        return None
-
-
 def resolve(tag: str, text: str) -> Any:
     """yaml.v3 resolve(tag, in) for a plain scalar ("" tag) or one with an explicit standard tag."""
     if tag == "!!str":
@@ -84,7 +65,7 @@ def resolve(tag: str, text: str) -> Any:
         value = _MAP[text]
     elif hint == "." or hint in "+-0123456789" and hint:
         value = _resolve_number(text, tag)
-    want = {"!!int": int, "!!float": float, "!!bool": bool, "!!null": type(None), "!!timestamp": datetime}.get(tag)
+    want = {"!!int": int, "!!float": float, "!!bool": bool, "!!null": type(None), "!!timestamp": GoTime}.get(tag)
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if want is not None and not (isinstance(value, want) and not (want is int and isinstance(value, bool))):
@@ -92,11 +73,20 @@ def resolve(tag: str, text: str) -> Any:
     return value
 
 
+def _go_float(text: str) -> float | None:
+    """strconv.ParseFloat of a decimal: '_' only between digits; out of range is an error."""
+    if not _GO_FLOAT.fullmatch(text):
+        return None
+    value = float(text.replace("_", ""))
+    return None if math.isinf(value) else value
+
+
 def _resolve_number(text: str, tag: str) -> Any:
     if text[0] == ".":
-        return float(text) if _FLOAT.fullmatch(text) else text
+        number = _go_float(text)
+        return text if number is None else number
     if tag in ("", "!!timestamp"):
-        stamp = _timestamp(text)
+        stamp = parse_timestamp(text)
         if stamp is not None:
             return stamp
     plain = text.replace("_", "")
@@ -108,8 +98,46 @@ def _resolve_number(text: str, tag: str) -> Any:
     return text
 
 
+class NonStringKey(str):
+    """A mapping key yaml.v3 decoded as something other than a string (1, true, 1.5), as Pulumi's object.go
+    unmarshalObject names it: fmt.Sprintf("%v", key)."""
+
+
+def _go_sprint(value: Any) -> str:
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):  # %v is strconv's shortest 'g': an exponent below -4 or from 6 up is written e±XX
+        digits, exponent = _shortest(value)
+        if -4 <= exponent < 6:
+            return format(value, "f").rstrip("0").rstrip(".") if "." in format(value, "f") else format(value, "f")
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{'-' if value < 0 else ''}{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    return value.string() if isinstance(value, GoTime) else str(value)
+
+
+def _shortest(value: float) -> tuple[str, int]:
+    """The shortest decimal digits of `value` and its decimal exponent (1.5e7 → ("15", 7))."""
+    text = f"{abs(value):.17e}"
+    for places in range(17):
+        candidate = f"{abs(value):.{places}e}"
+        if float(candidate) == abs(value):
+            text = candidate
+            break
+    mantissa, exponent = text.split("e")
+    return mantissa.replace(".", "").rstrip("0") or "0", int(exponent)
+
+
 class _Loader(yaml.SafeLoader):
     """pyyaml's parser with yaml.v3's scalar resolution and duplicate-key refusal."""
+
+    def compose_scalar_node(self, anchor: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        node = super().compose_scalar_node(anchor)
+        if event.tag == "!" and event.style in ("'", '"', "|", ">"):
+            node.tag = "tag:yaml.org,2002:str"  # a quoted scalar with the non-specific tag stays a string
+        return node
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -132,20 +160,25 @@ class _Loader(yaml.SafeLoader):
         out: dict[Any, Any] = {}
         lines: dict[tuple[str, str], int] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise GoYamlError(f"line {key_node.start_mark.line + 1}: merge keys (<<) are not reproduced here")
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise GoYamlError(f"line {line}: invalid map key: a list or map as a key")
+            if key_node.value == "<<" and key_node.style is None:
+                raise GoYamlError(f"line {line}: merge keys (<<) are not reproduced here: write the keys out")
             text = (type(key_node).__name__, key_node.value if isinstance(key_node, yaml.ScalarNode) else "")
             if text in lines:
                 raise GoYamlError(f"line {key_node.start_mark.line + 1}: mapping key {text[1]!r} already "
                                   f"defined at line {lines[text]}")
             lines[text] = key_node.start_mark.line + 1
             key = self.construct_object(key_node)
-            out[key if not isinstance(key, (list, dict)) else repr(key)] = self.construct_object(value_node)
+            out[key if isinstance(key, str) else NonStringKey(_go_sprint(key))] = self.construct_object(value_node)
         return out
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
     line = node.start_mark.line + 1
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in node.value):
+        raise GoYamlError(f"line {line}: found invalid Unicode character escape code")
     explicit = node.tag not in ("tag:yaml.org,2002:str", "tag:go-yaml:plain") and not node.tag.startswith("tag:yaml")
     if node.style in ("'", '"', "|", ">") and node.tag in ("tag:yaml.org,2002:str", "!"):
         return node.value
@@ -165,11 +198,12 @@ _Loader.add_implicit_resolver("tag:go-yaml:plain", re.compile(r"(?s).*"), None) 
 
 
 def load(text: str) -> Any:
-    """One YAML document → Python values as yaml.v3 decodes into `any` (datetime for timestamps)."""
+    """The first YAML document → Python values as yaml.v3 decodes into `any` (GoTime for timestamps,
+    NonStringKey for keys that are not strings)."""
     if text.startswith("\ufeff"):
         text = text[1:]  # readFileStripUTF8BOM
     try:
-        return yaml.load(text, Loader=_Loader)
+        return next(yaml.load_all(text, Loader=_Loader), None)  # yaml.Unmarshal decodes the first document only
     except GoYamlError:
         raise
     except yaml.YAMLError as err:
@@ -178,18 +212,6 @@ def load(text: str) -> Any:
         raise GoYamlError(f"{at}{getattr(err, 'problem', None) or err}") from None
     except RecursionError:
         raise GoYamlError("nested too deeply") from None
-
-
-def go_time_string(stamp: datetime | date) -> str:
-    """Go's time.Time.String() for a decoded timestamp (config's unmarshalObject stores timestamps so)."""
-    if not isinstance(stamp, datetime):
-        stamp = datetime(stamp.year, stamp.month, stamp.day, tzinfo=UTC)
-    offset = stamp.utcoffset() or timedelta(0)
-    frac = f".{stamp.microsecond:06d}".rstrip("0").rstrip(".") if stamp.microsecond else ""
-    minutes = int(offset.total_seconds() // 60)
-    zone = f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
-    name = "UTC" if minutes == 0 and stamp.tzinfo in (UTC, None) else zone
-    return f"{stamp:%Y-%m-%d %H:%M:%S}{frac} {zone} {name}"
 
 
 class _Dumper(yaml.SafeDumper):

@@ -80,14 +80,20 @@ class EngineMonitor(pulumi_mocks.MockMonitor):  # type: ignore[misc]
             self._refuse(f"could not find parent resource {request.parent}")
         protect = request.protect if request.HasField("protect") else bool(parent and parent.protect)
         retain = request.retainOnDelete if request.HasField("retainOnDelete") else bool(parent and parent.retain_on_delete)
-        timeouts = {k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete")
+        timeouts = {k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete", "read")
                     if getattr(request.customTimeouts, k)}
+        provider = request.provider
+        if not provider and parent is not None:  # the parent's, if a component, or one of the same package
+            inherited = parent.options["provider"]
+            package = inherited.split("::")[2].rsplit(":", 1)[-1] if inherited.count("::") >= 3 else ""
+            if not request.custom or package == request.type.split(":")[0]:
+                provider = inherited
         options = {"ignoreChanges": list(request.ignoreChanges), "replaceOnChanges": list(request.replaceOnChanges),
                    "additionalSecretOutputs": list(request.additionalSecretOutputs), "customTimeouts": timeouts,
                    "replace_with": list(request.replace_with), "hideDiffs": list(request.hideDiffs),
                    "deleteBeforeReplace": request.deleteBeforeReplace, "dependencies": list(request.dependencies),
                    "aliasURNs": [*request.aliasURNs, *(self._alias_urn(request, a) for a in request.aliases)],
-                   "provider": request.provider}
+                   "provider": provider}
         return Registration(urn, request.type, request.name, bool(request.custom), request.parent, protect, retain,
                             request.deletedWith or (parent.deleted_with if parent else ""), options)
 

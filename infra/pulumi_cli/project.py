@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from typing import Any
 from infra.pulumi_cli import goyaml
 from infra.pulumi_cli.config_map import ConfigMap, get, set_value
 from infra.pulumi_cli.config_map import decrypt as decrypt_map
+from infra.pulumi_cli.gotime import GoTime
+from infra.pulumi_cli.goyaml import NonStringKey
 from infra.pulumi_cli.values import ConfigError, Secure, Value, from_yaml, go_json, marshal, merge, parse_key, unmarshal
 
 TYPES = ("string", "integer", "boolean", "array", "object")
@@ -85,8 +88,10 @@ def validate_value(typ: str, items: Any, value: Any) -> bool:
     if typ == "integer":
         if isinstance(value, bool):
             return False
-        if isinstance(value, int) or isinstance(value, float) and value == int(value):
-            return True
+        if isinstance(value, int):
+            return -(2**63) <= value < 2**63  # a Go int; a larger YAML integer decodes as uint64
+        if isinstance(value, float):
+            return math.isinf(value) or not math.isnan(value) and value == int(value)  # f == math.Trunc(f)
         if isinstance(value, str):
             body = value[1:] if value[:1] in "+-" else value
             return body.isascii() and body.isdigit() and -(2**63) <= int(value) < 2**63  # strconv.Atoi
@@ -105,15 +110,21 @@ def load_project(text: str) -> Project:
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw.get("name"):
         raise ConfigError("project is missing a 'name' attribute")
     name, config = raw.get("name"), raw.get("config") or {}
-    if not isinstance(config, dict):
-        raise ConfigError("could not validate 'Pulumi.yaml': config must be a map here")
+    if isinstance(config, str):  # RewriteConfigPathIntoStackConfigDir: the old form of stackConfigDir
+        config = {}
+    if not isinstance(config, dict) or any(isinstance(k, NonStringKey) for k in config):
+        raise ConfigError("could not validate 'Pulumi.yaml': config must be a map of string keys")
     types = {}
     for key, entry in config.items():
-        if isinstance(entry, (str, bool, list)) or isinstance(entry, int):  # RewriteShorthandConfigValues
-            entry = {"default" if _namespaced_by(name, key) else "value": entry}
-        if not isinstance(entry, dict) or set(entry) - DECLARATION_KEYS:
+        if isinstance(entry, (str, bool, list)) or isinstance(entry, int) and -(2**63) <= entry < 2**63:
+            entry = {"default" if _namespaced_by(name, key) else "value": entry}  # RewriteShorthandConfigValues
+        if not isinstance(entry, dict) or set(entry) - DECLARATION_KEYS or \
+                not isinstance(entry.get("secret", False), bool) or not isinstance(entry.get("description", ""), str):
             raise ConfigError(f"could not validate 'Pulumi.yaml': config.{key}: a value or a declaration with only "
-                              f"{', '.join(sorted(DECLARATION_KEYS))}")
+                              f"{', '.join(sorted(DECLARATION_KEYS))} (secret a boolean, description a string)")
+        for given in ("default", "value"):
+            if _has_non_string_key(entry.get(given)):
+                raise ConfigError("expected only string keys")  # SimplifyMarshalledValue
         if "type" in entry and entry["type"] not in TYPES:
             raise ConfigError(f"could not validate 'Pulumi.yaml': config.{key}.type must be one of {', '.join(TYPES)}")
         if "items" in entry:
@@ -122,6 +133,12 @@ def load_project(text: str) -> Project:
                                 entry.get("default"), entry.get("value"), bool(entry.get("secret")))
     _validate_project(name, types)
     return Project(name, types)
+
+
+def _has_non_string_key(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(isinstance(k, NonStringKey) or _has_non_string_key(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_non_string_key(v) for v in value)
 
 
 def _validate_project(name: str, types: Mapping[str, ConfigType]) -> None:
@@ -156,9 +173,15 @@ def stack_from_yaml(project: Project, raw: Any) -> StackFile:
         return StackFile({})
     if not isinstance(raw, dict) or any(not isinstance(k, str) for k in raw):
         raise ConfigError("expected project to be an object")
-    config = raw.get("config") or {}
+    config = raw.get("config")
+    if config is None:
+        config = {}
     if not isinstance(config, dict):
         raise ConfigError("could not unmarshal map: the stack's config must be a map")
+    odd = [k for k in config if isinstance(k, NonStringKey)]
+    if odd:  # the map is not string-keyed: nothing is namespaced and ParseKey refuses the key
+        raise ConfigError(f"could not unmarshal map: could not parse {odd[0]} as a configuration key "
+                          "(configuration keys should be of the form `<namespace>:<name>`)")
     empty = sorted(k for k, v in config.items() if v is None)
     warnings = [f"No value for configuration key{'s' if len(empty) > 1 else ''} "
                 f"{(' and ' if len(empty) == 2 else ', ').join(f'{chr(34)}{k}{chr(34)}' for k in empty)}. "
@@ -167,6 +190,8 @@ def stack_from_yaml(project: Project, raw: Any) -> StackFile:
     values: ConfigMap = {}
     for key, value in config.items():
         full = parse_key(key if ":" in str(key) else f"{project.name}:{key}")
+        if full in values:  # `a` and `<project>:a`: Go keeps one of them at random (map order); refused here
+            raise ConfigError(f"could not unmarshal map: {full} is set twice (as {key} and another spelling)")
         try:
             values[full] = Value("") if value is None else marshal(from_yaml(value))
         except ConfigError as err:  # the CLI says only "json: unsupported value: NaN"; the key is named here
@@ -199,6 +224,8 @@ def _encrypted(obj: Any, encrypt: Callable[[str], str]) -> Any:
 
 def _default_value(raw: Any) -> Value:
     """createConfigValue."""
+    if isinstance(raw, GoTime):
+        return Value(go_json(raw.rfc3339()), object=True)  # json.Marshal(time.Time)
     if isinstance(raw, (str, bool, int)):
         return Value(("true" if raw else "false") if isinstance(raw, bool) else str(raw))
     return Value(go_json(from_yaml(raw)), object=True)

@@ -15,11 +15,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from infra.pulumi_cli.goyaml import go_time_string
+from infra.pulumi_cli.gotime import GoTime
 
 
 class ConfigError(ValueError):
@@ -102,8 +101,12 @@ def go_json(value: Any) -> str:
 
 def from_yaml(raw: Any) -> Any:
     """object.go unmarshalObject of a value as yaml.v3 decoded it."""
-    if isinstance(raw, (datetime, date)):
-        return go_time_string(raw)
+    if isinstance(raw, GoTime):
+        return raw.string()
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e6:
+        # LoadProjectStackBytes re-encodes the file with yaml.v3 and reads it again: 4.0 and -0.0 come back as the
+        # integers 4 and 0 (strconv's shortest 'g' writes them without a point), larger floats as floats.
+        return int(raw)
     if isinstance(raw, dict):
         if len(raw) == 1 and isinstance(raw.get("secure"), str):
             return Secure(raw.get("secure"))
@@ -138,6 +141,9 @@ def marshal(obj: Any) -> Value:
 
 
 def _from_json(data: Any) -> Any:
+    """UnmarshalJSON with UseNumber: a number is an int64 if it is one, else a float64."""
+    if isinstance(data, int) and not isinstance(data, bool) and not -(2**63) <= data < 2**63:
+        return float(data)
     if isinstance(data, dict):
         if len(data) == 1 and isinstance(data.get("secure"), str):
             return Secure(data["secure"])
