@@ -40,6 +40,10 @@ REMOVE = object()
 """An override that takes the key out of the stack file."""
 
 
+class LateRefusal(Exception):
+    """The program failed after resources were registered (inside an apply, or in a late component)."""
+
+
 @dataclass
 class Registered:
     typ: str
@@ -251,9 +255,13 @@ def run_under_mocks(fn: Callable[[], Any], *, stack: str = "test", config: Mappi
 
     try:
         body()
-    except Exception:
+    except Exception as err:
         if mocks.monitor.errors:  # the engine's refusal, not what it left behind in the program
             raise EngineError(mocks.monitor.errors[0]) from None
+        if mocks.resources:  # a real `up` would stop here with these already created: a half-built stack
+            raise LateRefusal(f"the program failed after {len(mocks.resources)} resources were registered "
+                              f"({type(err).__name__}: {str(err)[:300]}): every check must run before the "
+                              "first resource") from err
         raise
     if mocks.monitor.errors:
         raise EngineError(mocks.monitor.errors[0])

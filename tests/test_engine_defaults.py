@@ -73,7 +73,7 @@ def test_defaults_reach_the_program_as_the_cli_formats_them():
     values = engine_config("dev").values
     assert values[P + "torchserveVersion"] == "0.12.0" and values[P + "inferencePort"] == "8080"
     assert values[P + "tokenAuth"] == "true" and values[P + "alarmEmail"] == ""
-    assert values[P + "edgeCidrs"] == '["0.0.0.0/0","::/0"]' == go_json(["0.0.0.0/0", "::/0"])
+    assert values[P + "edgeCidrs"] == '["0.0.0.0/0"]' == go_json(["0.0.0.0/0"])
     assert values[P + "extraPipPackages"] == "[]" and values[P + "egress"] == "auto"
 
 

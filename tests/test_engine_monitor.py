@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from infra.offline import committed_stacks, evaluate_program, run_under_mocks
+from infra.offline import LateRefusal, committed_stacks, evaluate_program, run_under_mocks
 from infra.pulumi_cli.monitor import EngineError
 
 
@@ -102,3 +102,21 @@ def test_no_committed_stack_registers_what_the_engine_refuses(stack):
     """Any refusal above would raise; the stacks also name every auto-named resource within its limit."""
     for preview in (False, True):
         assert evaluate_program(stack, preview=preview)
+
+
+def test_a_failure_after_the_first_resource_is_a_late_refusal():
+    """An exception inside an apply (or a late component) leaves a real `up` half-built: the harness says so."""
+    def late():
+        topic = aws.sns.Topic("t", name="t")
+
+        def fail(_):
+            raise ValueError("refused too late")
+        return topic.arn.apply(fail)
+
+    with pytest.raises(LateRefusal, match=r"after 1 resources were registered \(ValueError: refused too late\)"):
+        run_under_mocks(late)
+
+    def early():
+        raise ValueError("refused in time")
+    with pytest.raises(ValueError, match="in time"):
+        run_under_mocks(early)

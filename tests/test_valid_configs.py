@@ -319,12 +319,12 @@ def test_imported_certificate_strict_tls_and_restricted_edge_clients():
     arn = "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab"
     rs = evaluate_program("staging", {"hostedZoneId": "", "certificateArn": arn,
                                       "tlsPolicy": "ELBSecurityPolicy-TLS13-1-3-2021-06",
-                                      "edgeCidrs": ["203.0.113.0/24", "2001:db8::/32"]})
+                                      "edgeCidrs": ["203.0.113.0/24", "198.51.100.0/24"]})
     https = named(rs, "edge-https").inputs
     assert (https["certificateArn"], https["sslPolicy"]) == (arn, "ELBSecurityPolicy-TLS13-1-3-2021-06")
     assert not [r for r in rs if r.typ.startswith(("aws:acm/", "aws:route53/"))]  # nothing to validate or alias
     edge = [r for r in ingress(rs, 443) + ingress(rs, 80) if r["securityGroupId"] == "edge-sg-id"]
-    assert sources(edge) == ["2001:db8::/32", "2001:db8::/32", "203.0.113.0/24", "203.0.113.0/24"]
+    assert sources(edge) == ["198.51.100.0/24", "198.51.100.0/24", "203.0.113.0/24", "203.0.113.0/24"]
     assert sources(ingress(rs, 8080)) == ["edge-sg-id"]
 
 

@@ -12,11 +12,12 @@ from pydantic.alias_generators import to_camel
 from torchserve_deploy import validators as v
 from torchserve_deploy.aws import limits
 from torchserve_deploy.aws.ecr import ecr_repository_url
-from torchserve_deploy.aws.gpu_catalog import check_host, gpu_family
+from torchserve_deploy.aws.gpu_catalog import check_gpu_devices, check_host, gpu_family
 from torchserve_deploy.constants import ANY_IPV4, LOOPBACK, PROJECT
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.image.variants import resolve_variant
 
+from infra.settings.cloud_rules import check_cloud
 from infra.settings.keys import Ec2Section, FleetSection, ImageSection, ModelDefaults, ServerSection, StoreSection
 from infra.settings.paths import confined, host_roots
 from infra.settings.types import ModelSettings, Settings
@@ -88,8 +89,13 @@ def _ec2(image: ImageSection, server: ServerSection, ec2: Ec2Section, gpus: str 
     region = limits.region("aws:region", config["aws:region"])
     if gpus is None:
         raise ValidationError(P + "gpus", "", '"all" or device indexes on a GPU host', f"pulumi config set {P}gpus all")
+    if host == "fleet" and gpus != "all":
+        raise ValidationError(P + "gpus", gpus, "all on a fleet (each task reserves one GPU of its instance: ECS hands "
+                              "out GPUs by count, not by index)", f"pulumi config set {P}gpus all")
+    check_gpu_devices(P + "gpus", gpus, ec2.instance_type)
     _network(ec2)
     _edge(ec2, server, region)
+    check_cloud(ec2, region, host=host)
     if server.inference_bind != ANY_IPV4:
         raise ValidationError(P + "inferenceBind", server.inference_bind,
                               "0.0.0.0 on an ec2 host (the security group decides who reaches 8080)",
@@ -232,6 +238,11 @@ def finish(s: Settings, models: tuple[ModelSettings, ...]) -> Settings:
     """Models in name order (the same set in any order gives the same resources); each trained model's
     outputs directory resolved again (a link placed there must not lead out)."""
     v.unique(P + "models", [m.name for m in models])
+    lowered = [m.name.lower() for m in models]
+    clash = sorted(m.name for m in models if lowered.count(m.name.lower()) > 1)
+    if clash:
+        raise ValidationError(P + "models", clash, "names that differ in more than case (each is a file, <name>.mar, "
+                              "and macOS's file system ignores case)", "rename one of them")
     for m in models:
         if m.training is not None:
             confined(P + "trainingOutputsPath", str(s.training_outputs / m.name), s.root, s.roots, writable=True)

@@ -61,8 +61,9 @@ class Ec2Section(Section):
         "ec2, edge alb: the HTTPS listener's security policy (TLS 1.2 or later).", "a TLS 1.2+ ELB security policy",
         "ELBSecurityPolicy-TLS13-1-2-2021-06", hosts=CLOUD)] = "ELBSecurityPolicy-TLS13-1-2-2021-06"
     edge_cidrs: Annotated[tuple[str, ...], check(each(v.cidr)), K(
-        "ec2, edge alb: who may reach the HTTPS endpoint (default: everyone; the key is checked at the edge).",
-        "CIDRs", "[203.0.113.0/24]", hosts=CLOUD)] = ("0.0.0.0/0", "::/0")
+        "ec2, edge alb: the IPv4 ranges that may reach the HTTPS endpoint, at most 30 (default: everyone; the key is "
+        "checked at the edge; its load balancer is IPv4 only).", "IPv4 CIDRs", "[203.0.113.0/24]",
+        hosts=CLOUD)] = ("0.0.0.0/0",)
     inference_key_version: Annotated[int, Field(ge=1, le=1000000), K(
         "ec2, edge alb: bump to rotate the inference key deliberately (the previous one stays valid while "
         "inferenceKeyGrace is true).", "an integer from 1", "2", hosts=CLOUD)] = 1

@@ -46,7 +46,9 @@ class EdgeArgs:
     zone_id: str | None = None
     certificate_arn: str | None = None
     tls_policy: str = TLS_POLICY
-    allowed_cidrs: tuple[str, ...] = ("0.0.0.0/0", "::/0")
+    allowed_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    """IPv4 ranges only: the load balancer is IPv4 (an IPv6 range would reach nothing); at most 30 (two rules each
+    of a security group's 60)."""
     keys: pulumi.Input[list[str]] | None = None
     """Inference keys the edge accepts (InferenceKeys.accepted); None forwards every request."""
     deletion_protection: bool = False
@@ -68,7 +70,12 @@ class EdgeArgs:
                                   "or ELBSecurityPolicy-TLS13-1-3-…)",
                                   f"use {TLS_POLICY}")
         for cidr in self.allowed_cidrs:
-            v.cidr(a + "allowed_cidrs", cidr)
+            if v.cidr(a + "allowed_cidrs", cidr).version != 4:
+                raise ValidationError(a + "allowed_cidrs", cidr, "IPv4 ranges (the load balancer is IPv4 only)",
+                                      f"remove {cidr}")
+        if not 1 <= len(self.allowed_cidrs) <= 30:
+            raise ValidationError(a + "allowed_cidrs", len(self.allowed_cidrs), "1 to 30 ranges (two inbound rules "
+                                  "each, of the 60 a security group holds)", "merge ranges into wider ones")
 
 
 def _cidr_fields(cidr: str) -> tuple[str | None, str | None]:

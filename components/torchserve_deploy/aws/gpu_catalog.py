@@ -50,6 +50,17 @@ FAMILIES: dict[str, GpuFamily] = {f.family: f for f in (
     GpuFamily("p3", "V100", "Volta", "7.0", False, False, max_cuda_major=12, max_driver_branch=580),
 )}
 
+# GPUs per instance size (AWS Batch "GPU jobs" table and the EC2 accelerated-computing specifications): a device
+# index a stack names must be below it. Sizes not listed are refused for device lists (use gpus: all).
+_SINGLE = ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")
+GPU_COUNTS: dict[str, int] = {
+    **{f"{f}.{s}": 1 for f in ("g4dn", "g5", "g6", "g6e") for s in _SINGLE},
+    "g4dn.12xlarge": 4, "g4dn.metal": 8, "g5.12xlarge": 4, "g5.24xlarge": 4, "g5.48xlarge": 8,
+    "g6.12xlarge": 4, "g6.24xlarge": 4, "g6.48xlarge": 8, "gr6.4xlarge": 1, "gr6.8xlarge": 1,
+    "g6e.12xlarge": 4, "g6e.24xlarge": 4, "g6e.48xlarge": 8, "p3.2xlarge": 1, "p3.8xlarge": 4, "p3.16xlarge": 8,
+    "p4d.24xlarge": 8, "p4de.24xlarge": 8, "p5.4xlarge": 1, "p5.48xlarge": 8, "p5e.48xlarge": 8, "p5en.48xlarge": 8,
+}
+
 # On-demand Linux list prices, us-east-1, USD per hour (reference notes; check the pricing page).
 PRICES_PER_HOUR = {"g4dn.xlarge": 0.526, "g5.xlarge": 1.006, "g6.xlarge": 0.8048, "g6e.xlarge": 1.861,
                    "p3.2xlarge": 3.06}
@@ -90,3 +101,17 @@ def check_host(prefix: str, family: GpuFamily, variant: Variant, ami_route: str,
                               driver_branch if ami_route == "ubuntu" else variant.cuda_version,
                               f"a driver branch ≥ {needed} for {variant.cuda_version} (minimum {variant.min_driver})",
                               f"set {prefix}nvidiaDriverBranch to 580, or pick an older cudaVersion")
+
+
+def check_gpu_devices(key: str, gpus: str, instance_type: str) -> None:
+    """Device indices (gpus "0,2") must exist on the instance type; "all" always does."""
+    if gpus == "all":
+        return
+    count = GPU_COUNTS.get(instance_type)
+    if count is None:
+        raise ValidationError(key, gpus, f"all on {instance_type} (the catalogue does not know how many GPUs it has, "
+                              "so device indexes cannot be checked)", f"set {key} to all")
+    beyond = [i for i in gpus.split(",") if int(i) >= count]
+    if beyond:
+        raise ValidationError(key, gpus, f"device indexes below {count} ({instance_type} has {count} GPU"
+                              f"{'s' if count > 1 else ''})", f"set {key} to all, or to indexes from 0 to {count - 1}")
