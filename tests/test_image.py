@@ -81,7 +81,7 @@ def test_bad_image_settings_name_their_key(config, key):
 
 
 def test_codebuild_stack_builds_only_the_ci_image():
-    resources = evaluate_program("dev", {"buildType": "codebuild"})
+    resources = evaluate_program("dev", {"buildType": "codebuild", "models": {"demo": {"path": "models/demo"}}})
     assert named(resources, "torchserve-image").inputs["build"]["target"] == "codebuild"
     assert not [r for r in resources if r.typ in ("docker:index/container:Container", "command:local:Command")]
 

@@ -171,7 +171,7 @@ def test_arm64_cpu_image():
 
 
 def test_codebuild_builds_the_ci_image_only():
-    rs = evaluate_program("dev", {"buildType": "codebuild"})
+    rs = evaluate_program("dev", {"buildType": "codebuild", "models": {"demo": {"path": "models/demo"}}})
     assert build(rs)["target"] == "codebuild"
     assert {r.typ for r in rs} == {"docker:index/image:Image", "torchserve:image:TorchServeImage"}
 

@@ -27,6 +27,7 @@ from torchserve_deploy.serve.config_properties import MAX_TORCH_THREADS, MAX_WOR
 from torchserve_deploy.yaml_strict import load_json
 
 from infra.settings import checks
+from infra.settings.ignored import check_ignored
 from infra.settings.keys import (
     HOST_KEY,
     KEY_BY_NAME,
@@ -144,7 +145,10 @@ def load_settings(config: Mapping[str, Any], *, stack: str, root: Path,
     secrets = frozenset(full.partition(":")[2] for full in secret_keys if full.startswith(PROJECT + ":"))
     s = checks.relate(stack=stack, root=root, host=host, config=config, secrets=secrets, **sections)
     models = _models(ours.get(MODELS_KEY), s, root)
-    return checks.finish(s, models)
+    trained = tuple(f"{PROJECT}:{MODELS_KEY}.{m.name}.train" if entry_trains else f"{PROJECT}:train"
+                    for m, entry_trains in models if m.training is not None)
+    check_ignored(host=host, image=s.image, store=s.store, ec2=s.ec2, trained=trained)
+    return checks.finish(s, tuple(m for m, _ in models))
 
 
 def _secrets_only_where_kept(ours: Mapping[str, Any], secret_keys: frozenset[str]) -> None:
@@ -164,7 +168,8 @@ ENTRY_ALLOWED = {"path": "<model dir, relative to the repo root>", "workers": f"
                  "torchThreads": f"0-{MAX_TORCH_THREADS}", "train": "true|false|{param: value}"}
 
 
-def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
+def _models(raw: Any, s: Settings, root: Path) -> tuple[tuple[ModelSettings, bool], ...]:
+    """Each model with whether its own entry asks for training (else the stack-wide default does, if anything)."""
     key = f"{PROJECT}:{MODELS_KEY}"
     fix = f"in the stack file: {key}: {{demo: {{path: models/demo, workers: 1}}}}"
     value: Any = MODELS_DEFAULT if raw is None else raw
@@ -207,14 +212,14 @@ def _models(raw: Any, s: Settings, root: Path) -> tuple[ModelSettings, ...]:
         if source.name != name:
             raise ValidationError(f"{where}.path", entry.path, f"a model directory whose manifest names it {name!r} "
                                   f"(it says {source.name!r})", f"rename the entry to {source.name} or fix the manifest")
-        out.append(ModelSettings(
+        out.append((ModelSettings(
             name=name, source=source,
             workers=entry.workers or s.defaults.workers_per_model,
             batch_size=entry.batch_size or s.defaults.batch_size,
             max_batch_delay_ms=s.defaults.max_batch_delay_ms if entry.max_batch_delay_ms is None else entry.max_batch_delay_ms,
             response_timeout_s=entry.response_timeout_s or s.defaults.response_timeout_s,
             torch_threads=s.defaults.torch_threads if entry.torch_threads is None else entry.torch_threads,
-            training=_training(where, entry, source, s)))
+            training=_training(where, entry, source, s)), entry.train is not None))
     return tuple(out)
 
 
