@@ -15,6 +15,7 @@ import pulumi.runtime.config as runtime_config
 from torchserve_deploy.constants import CONTAINER_KEY_FILE
 from torchserve_deploy.errors import ValidationError
 
+from infra.cloud_checks import check_vpc, check_zone
 from infra.deliver import ec2, fleet, local
 from infra.plan import ROOT, make_plan
 from infra.settings import load_settings
@@ -23,7 +24,12 @@ from infra.settings import load_settings
 def main() -> None:
     config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret_keys = frozenset(k for k in config if runtime_config.is_config_secret(k))
-    plan = make_plan(load_settings(config, stack=pulumi.get_stack(), root=ROOT, secret_keys=secret_keys))
+    settings = load_settings(config, stack=pulumi.get_stack(), root=ROOT, secret_keys=secret_keys)
+    plan = make_plan(settings)
+    if settings.host != "local" and settings.ec2.edge == "alb" and settings.ec2.hosted_zone_id:
+        check_zone(settings.ec2.domain_name, settings.ec2.hosted_zone_id)  # before any resource
+    if settings.host != "local" and settings.ec2.vpc_id:
+        check_vpc(settings.ec2.vpc_id)
     if not plan.token_auth:
         pulumi.log.warn(
             "torchserve-deploy:tokenAuth is false: TorchServe answers inference and management requests "

@@ -61,6 +61,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[Registered] = []
         self.calls: list[tuple[str, dict]] = []
         self.monitor: EngineMonitor | None = None
+        self.zone_name = "ml.example.com."
+        self.vpc_cidr = "10.40.0.0/16"
 
     def record(self, args: pulumi.runtime.MockResourceArgs) -> None:
         self.resources.append(Registered(args.typ, args.name, dict(args.inputs), bool(args.custom)))
@@ -114,7 +116,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"name": args.args["name"], "value": "ami-0123456789abcdef0", "type": "String"}
         if args.token == "aws:ec2/getVpc:getVpc":
             return {"id": args.args.get("id", "vpc-0default"), "default": "id" not in args.args,
-                    "cidrBlock": "10.40.0.0/16"}
+                    "cidrBlock": self.vpc_cidr}
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"names": ["us-east-1b", "us-east-1a", "us-east-1c"], "zoneIds": ["use1-az2", "use1-az1", "use1-az4"]}
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -127,6 +129,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             key = args.args["keyId"]
             return {"keyId": key, "arn": key if key.startswith("arn:") else
                     f"arn:aws:kms:us-east-1:123456789012:key/{hashlib.sha256(key.encode()).hexdigest()[:8]}"}
+        if args.token == "aws:route53/getZone:getZone":  # the committed stacks' example zone
+            return {"zoneId": args.args.get("zoneId"), "name": self.zone_name, "privateZone": False}
         if args.token == "aws:ec2/getSubnets:getSubnets":
             return {"ids": ["subnet-0bbbbbbbbbbbbbbbb", "subnet-0aaaaaaaaaaaaaaaa"]}
         if args.token == "aws:ec2/getSubnet:getSubnet":

@@ -16,6 +16,7 @@ from tests.conftest import declared, running_dev_server
 from tests.engine import build_declared_image, exec_json, with_test_memlock
 from tests.expected import SAMPLE, assert_demo_answer
 from tests.mocks import ROOT, named, only
+from tests.realized import from_container_inputs, problems
 
 pytestmark = pytest.mark.docker
 KEY_FILE = "/run/torchserve/key_file.json"
@@ -113,6 +114,14 @@ def test_hardened_root_is_read_only_and_the_process_has_no_capabilities(served):
     assert [line.split()[1] for line in status.splitlines() if line.startswith("NoNewPrivs")] == ["1"]
     # TorchServe's keys live on the run-directory tmpfs.
     assert exec_json(c, "cat", KEY_FILE)["inference"]["key"]
+
+
+def test_declared_is_realized(served):
+    """Every declared tmpfs (mode, owner, size, flags), mount, published port, dropped capability, the read-only
+    root and the user, against docker inspect and the container's own view."""
+    declared = from_container_inputs(served["inputs"])
+    assert declared.tmpfs and declared.mounts and declared.ports  # the comparison covers something
+    assert problems(served["container"], declared) == []
 
 
 def test_health_endpoint_needs_no_token_and_follows_the_workers(served):

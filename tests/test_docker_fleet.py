@@ -38,6 +38,7 @@ from tests.engine import TEST_BUILD_OVERRIDES, build_declared_image, wait_health
 from tests.expected import SAMPLE, assert_demo_answer
 from tests.loopback import serving
 from tests.mocks import evaluate_program, named, unsecret
+from tests.realized import from_task_definition, problems
 
 pytestmark = pytest.mark.docker
 SYNC = "model-sync"
@@ -230,6 +231,15 @@ class TestTask:
         assert set(uid) == {"1000"}, uid
         code, out = _exec(server, "touch", "/home/model-server/written")
         assert code != 0 and "Read-only file system" in out, out
+
+    def test_declared_is_realized(self, task, definitions):
+        """Each task container's declared tmpfs, mounts, ports, capabilities, read-only root and user, against
+        docker inspect and the container's own view (the server's; the init container has exited)."""
+        d = [c for c in definitions if c["name"] == SERVER][0]
+        ports = {port: "127.0.0.1" for (name, port) in task.ports if name == SERVER}  # where ecs_local publishes
+        declared = from_task_definition(d, ports)
+        assert declared.tmpfs and declared.read_only_root
+        assert problems(task.containers[SERVER], declared) == []
 
     def test_health_endpoint_published_and_management_not(self, task, edge):
         port = int(edge.health["port"])
