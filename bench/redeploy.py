@@ -13,8 +13,9 @@ import subprocess
 import time
 
 from bench.results import Measurement, measure
+from infra.plan import PROVIDER_CWD
 from tests.engine import Engine, build_declared_image, ensure_base_image
-from tests.mocks import ROOT, evaluate_program, named
+from tests.mocks import evaluate_program, named
 
 WORK_KINDS = ("docker:index/image:Image", "command:local:Command")
 
@@ -31,7 +32,7 @@ def run() -> list[Measurement]:
         ensure_base_image(client)
         started = time.monotonic()
         image_id, _ = build_declared_image(client, named(first, "torchserve-image").inputs, nocache=True)
-        subprocess.run(["/bin/sh", "-c", named(first, "model-demo-archive").inputs["create"]], cwd=ROOT, check=True,
+        subprocess.run(["/bin/sh", "-c", named(first, "model-demo-archive").inputs["create"]], cwd=PROVIDER_CWD, check=True,
                        capture_output=True)
         cold = time.monotonic() - started
         client.images.remove(image_id, force=True)

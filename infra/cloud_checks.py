@@ -23,6 +23,10 @@ def in_zone(domain: str, zone: str) -> bool:
 
 def check_zone(domain_name: str, zone_id: str) -> None:
     zone = aws.route53.get_zone(zone_id=zone_id)
+    if zone.private_zone:
+        raise ValidationError(P + "hostedZoneId", zone_id, "a public hosted zone (ACM validates the certificate through "
+                              "public DNS, and clients resolve the endpoint's name there)",
+                              f"set {P}hostedZoneId to the public zone of {domain_name}")
     if not in_zone(domain_name, zone.name):
         raise ValidationError(P + "domainName", domain_name, f"a name in the hosted zone {zone_id} ({zone.name.rstrip('.')}), "
                               "where the certificate's validation record and the alias record go",
@@ -31,8 +35,11 @@ def check_zone(domain_name: str, zone_id: str) -> None:
 
 
 def check_vpc(vpc_id: str) -> None:
-    cidr = aws.ec2.get_vpc(id=vpc_id).cidr_block
-    if ipaddress.ip_network(cidr).overlaps(DOCKER_BRIDGE):
-        raise ValidationError(P + "vpcId", vpc_id, f"a VPC whose range ({cidr}) does not overlap {DOCKER_BRIDGE} "
+    vpc = aws.ec2.get_vpc(id=vpc_id)
+    ranges = [vpc.cidr_block, *(a.cidr_block for a in vpc.cidr_block_associations or [])]
+    for cidr in ranges:  # the primary range and every secondary one (a host subnet may lie in either)
+        if not ipaddress.ip_network(cidr).overlaps(DOCKER_BRIDGE):
+            continue
+        raise ValidationError(P + "vpcId", vpc_id, f"a VPC whose ranges (here {cidr}) do not overlap {DOCKER_BRIDGE} "
                               "(Docker's bridge on every host: the containers could not reach those addresses)",
                               "use another VPC, or let the stack create one (clear vpcId)")

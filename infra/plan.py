@@ -33,9 +33,12 @@ from infra.settings import ModelSettings, Settings
 from infra.settings.checks import egress
 
 ROOT = Path(__file__).resolve().parent.parent
-# Pulumi.yaml's runtime virtualenv; the archive command runs in the project root.
-ARCHIVER = ".venv/bin/torch-model-archiver"
-UPLOADER = (".venv/bin/python", "-m", "torchserve_deploy.aws.upload")
+# Where Pulumi starts the providers, so where commands run and relative build paths resolve: the program's main
+# directory (Pulumi.yaml main: infra/; pulumi/pulumi pkg/engine/project.go getPwdMain, plugin.go cmd.Dir = pwd).
+PROVIDER_CWD = ROOT / "infra"
+# Pulumi.yaml's runtime virtualenv, from there.
+ARCHIVER = "../.venv/bin/torch-model-archiver"
+UPLOADER = ("../.venv/bin/python", "-m", "torchserve_deploy.aws.upload")
 # Config keys that may hold credentials → the build args they become.
 ECS_ENDPOINTS = ("ecs", "ecs-agent", "ecs-telemetry")
 SECRET_ARGS = {"pipIndexUrl": "PIP_INDEX_URL", "torchIndexUrl": "TORCH_INDEX_URL", "devSourceRepo": "TS_REPO_URL"}
@@ -130,7 +133,7 @@ def image_args(s: Settings) -> TorchServeImageArgs:
         torch_index_url=i.torch_index_url or None, python_version=i.python_version or None, platform=i.platform,
         extra_pip_packages=i.extra_pip_packages, extra_apt_packages=i.extra_apt_packages,
         dev_source_repo=i.dev_source_repo, dev_source_ref=i.dev_source_ref, tags=i.image_tags,
-        secret_build_args=_secret_args(s), project_root=ROOT)
+        secret_build_args=_secret_args(s), project_root=PROVIDER_CWD)
 
 
 def _training(s: Settings, m: ModelSettings) -> tuple[TrainingImageArgs, TrainingRunArgs] | tuple[None, None]:
@@ -143,7 +146,7 @@ def _training(s: Settings, m: ModelSettings) -> tuple[TrainingImageArgs, Trainin
         repository=f"{i.image_repository}-train-{m.name}", accelerator=i.accelerator,
         cuda_version=i.cuda_version or None, torch_version=i.torch_version or None, base_image=i.base_image or None,
         pip_index_url=i.pip_index_url, allow_http_indexes=i.allow_insecure_indexes, platform=i.platform,
-        secret_build_args=_secret_args(s) & {"PIP_INDEX_URL"}, project_root=ROOT)
+        secret_build_args=_secret_args(s) & {"PIP_INDEX_URL"}, project_root=PROVIDER_CWD)
     ref = f"{image.repository}:{training_tag(image)}"
     run = TrainingRunArgs(
         container_name=f"train-{s.stack}-{m.name}", image=ref, image_ref=ref,
@@ -161,7 +164,7 @@ def _model(s: Settings, m: ModelSettings, image_ref: str) -> ModelPlan:
     staged = s.host != "local" or on_volume
     archive = ModelArchiveArgs(
         source=m.source, export_dir=ROOT / ".build" / s.stack / "archives" if staged else s.store_path,
-        project_root=ROOT, archiver=ARCHIVER, volume_name=s.store_volume if on_volume else None,
+        project_root=PROVIDER_CWD, archiver=ARCHIVER, volume_name=s.store_volume if on_volume else None,
         helper_image=image_ref if on_volume else None,
         trained_checkpoint=run.outputs_dir / run.checkpoint if run else None,
         trained_by=run.run_digest if run else None, upload_command=UPLOADER)

@@ -5,6 +5,7 @@ import subprocess
 
 import pytest
 
+from infra.plan import PROVIDER_CWD
 from tests.mocks import ROOT, evaluate_program, named
 
 
@@ -51,8 +52,8 @@ def trained(engine, dev_resources):
     mock_image = re.search(r"sha256:[0-9a-f]{64}", run).group(0)
     outputs = ROOT / ".build/dev/training/demo"
     shutil.rmtree(outputs, ignore_errors=True)
-    subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-store-dir")["create"]], cwd=ROOT, check=True)
-    result = subprocess.run(["/bin/sh", "-c", with_test_memlock(run.replace(mock_image, image_id))], cwd=ROOT,
+    subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-store-dir")["create"]], cwd=PROVIDER_CWD, check=True)
+    result = subprocess.run(["/bin/sh", "-c", with_test_memlock(run.replace(mock_image, image_id))], cwd=PROVIDER_CWD,
                             capture_output=True, text=True)
     try:
         assert result.returncode == 0, result.stdout + result.stderr
@@ -63,10 +64,10 @@ def trained(engine, dev_resources):
 
 def run_declared_commands(resources, prefix):
     """Run the create step of each declared command:local:Command whose name starts with `prefix`, as the
-    provider would (in the project root, with its stdin)."""
+    provider would (in the directory the engine starts it in, the program's, with its stdin)."""
     for r in resources:
         if r.typ == "command:local:Command" and r.name.startswith(prefix):
-            subprocess.run(["/bin/sh", "-c", r.inputs["create"]], cwd=ROOT, check=True,
+            subprocess.run(["/bin/sh", "-c", r.inputs["create"]], cwd=PROVIDER_CWD, check=True,
                            input=r.inputs.get("stdin", ""), text=True)
 
 
@@ -76,7 +77,7 @@ def dev_store(trained, dev_resources):
     declared files (config.properties) written where its container bind-mounts them."""
     store = ROOT / ".build/dev/model-store"
     existed = (store / "demo.mar").exists()
-    subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-demo-archive")["create"]], cwd=ROOT, check=True)
+    subprocess.run(["/bin/sh", "-c", declared(dev_resources, "model-demo-archive")["create"]], cwd=PROVIDER_CWD, check=True)
     run_declared_commands(dev_resources, "torchserve-files-")
     yield store
     if not existed:

@@ -30,6 +30,7 @@ import docker
 import docker.errors
 import docker.types
 
+from infra.plan import PROVIDER_CWD
 from tests.loopback import QuietFiles, serving
 from tests.mocks import ROOT
 
@@ -173,16 +174,17 @@ def build_declared_image(client, image_inputs: dict, *, nocache: bool = False) -
     build = image_inputs["build"]
     args = {**build["args"], **TEST_BUILD_OVERRIDES}
     wheels = wheelhouse(args)
-    user_reqs = ROOT / build["context"] / args.get("REQUIREMENTS", "-")  # a training source's own requirements
+    # The build paths are relative to where the engine starts the docker provider (the program's directory).
+    user_reqs = PROVIDER_CWD / build["context"] / args.get("REQUIREMENTS", "-")  # a training source's requirements
     if user_reqs.is_file() and _requirements(user_reqs):
         subprocess.run([sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q",
                         "--only-binary=:all:", "-d", str(wheels), *_requirements(user_reqs)], check=True)
     options = {"target": build["target"]} if "target" in build else {}
     if "dockerfile" in build:
-        options["dockerfile"] = str(ROOT / build["dockerfile"])
+        options["dockerfile"] = str((PROVIDER_CWD / build["dockerfile"]).resolve())
     log: list[str] = []
     with serve_directory(wheels) as url:
-        for chunk in client.api.build(path=str(ROOT / build["context"]), buildargs={**args, "PIP_FIND_LINKS": url},
+        for chunk in client.api.build(path=str((PROVIDER_CWD / build["context"]).resolve()), buildargs={**args, "PIP_FIND_LINKS": url},
                                       platform=build["platform"], tag=image_inputs["imageName"], network_mode="host",
                                       rm=True, forcerm=True, nocache=nocache, decode=True, **options):
             if "error" in chunk:

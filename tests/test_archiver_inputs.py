@@ -118,7 +118,7 @@ def test_each_attack_takes_the_canary_unless_refused(repo, monkeypatch, attack):
     ({"extraFiles": ["../../outside/secret.txt"]}, lambda m: None),
     ({"extraFiles": ["ABSOLUTE"]}, lambda m: None),
     ({"extraFiles": ["a\nb"]}, lambda m: (m / "a\nb").write_text("x")),
-    ({"extraFiles": [" labels.json"]}, lambda m: (m / " labels.json").write_text("x")),
+    ({"extraFiles": ["labels.json "]}, lambda m: (m / "labels.json ").write_text("x")),  # stripped: labels.json
     ({"extraFiles": ["sub"]}, lambda m: ((m / "sub").mkdir(), (m / "sub" / "leak").symlink_to(
         m.parent.parent / "outside" / "secret.txt"))),
     ({"handler": "h:x.py"}, lambda m: (m / "h:x.py").write_text("x")),
@@ -157,3 +157,48 @@ def test_a_model_directory_the_archiver_would_glob_is_refused(repo):
     with pytest.raises(ValidationError) as err:
         load_settings({"torchserve-deploy:models": '{"m": {"path": "models/[m]"}}'}, stack="dev", root=repo)
     assert err.value.key == "torchserve-deploy:models.m.path"
+
+
+def test_files_of_one_name_are_refused_they_would_replace_each_other(repo):
+    """The archiver copies every input into one folder: sub/handler.py would silently replace handler.py."""
+    model = repo / "models" / "m"
+    (model / "sub").mkdir()
+    (model / "sub" / "handler.py").write_text("# NOT the declared handler")
+    manifest(model, extraFiles=["sub/handler.py"])
+    with pytest.raises(ValidationError, match="would replace the --handler named handler.py"):
+        load_manifest(model, f"models/m/{MANIFEST}")
+
+
+def test_a_model_directory_starting_with_a_dash_is_refused(repo):
+    from infra.settings import load_settings
+
+    shutil.copytree(repo / "models" / "m", repo / "-m")
+    manifest(repo / "-m")
+    with pytest.raises(ValidationError) as err:
+        load_settings({"torchserve-deploy:models": '{"m": {"path": "-m"}}'}, stack="dev", root=repo)
+    assert err.value.key == "torchserve-deploy:models.m.path" and "not starting with -" in str(err.value)
+
+
+def test_a_trained_checkpoint_left_as_a_link_is_not_archived(repo):
+    """The training code writes the checkpoint during `up`: the archive step refuses a link (the archiver would
+    follow it to any file the deploying user can read), and archives a regular file."""
+    from torchserve_deploy.model.archive import ModelArchive
+
+    from infra.offline import run_under_mocks
+
+    outputs = repo / ".build" / "training"
+    outputs.mkdir(parents=True)
+    checkpoint = outputs / "model.pt"
+    args = ModelArchiveArgs(source=unchecked(repo), export_dir=repo / "store", project_root=repo, archiver=ARCHIVER,
+                            trained_checkpoint=checkpoint, trained_by="run-1")
+    mocks = run_under_mocks(lambda: ModelArchive("m", args))
+    create = [r for r in mocks.resources if r.name == "m-archive"][0].inputs["create"]
+    checkpoint.symlink_to(repo / "outside" / "secret.txt")
+    done = subprocess.run(["/bin/sh", "-c", create], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 1 and "refusing to archive .build/training/model.pt" in done.stderr
+    assert not (repo / "store" / "m.mar").exists()
+    checkpoint.unlink()
+    checkpoint.write_bytes(b"trained weights")
+    subprocess.run(["/bin/sh", "-c", create], cwd=repo, check=True, capture_output=True)
+    with zipfile.ZipFile(repo / "store" / "m.mar") as mar:
+        assert mar.read("model.pt") == b"trained weights"

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 import requests
 
+from infra.plan import PROVIDER_CWD
 from tests.conftest import declared, running_dev_server
 from tests.engine import build_declared_image, exec_json, with_test_memlock
 from tests.expected import SAMPLE, assert_demo_answer
@@ -50,7 +51,7 @@ def test_failed_training_fails_with_the_last_log_lines(engine, dev_resources, tr
     mock_image = re.search(r"sha256:[0-9a-f]{64}", run).group(0)
     broken = with_test_memlock(run.replace(mock_image, image_id)).replace(
         "--train_data /data/train.csv", "--train_data /data/missing.csv")
-    result = subprocess.run(["/bin/sh", "-c", broken], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(["/bin/sh", "-c", broken], cwd=PROVIDER_CWD, capture_output=True, text=True)
     assert result.returncode != 0
     assert "training train-dev-demo failed (exit code" in result.stderr and "missing.csv" in result.stderr
     assert not client.containers.list(all=True, filters={"name": "^train-dev-demo$"})

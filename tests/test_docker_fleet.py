@@ -42,7 +42,7 @@ from tests.realized import from_task_definition, problems
 
 pytestmark = pytest.mark.docker
 SYNC = "model-sync"
-CONTEXT = "components/torchserve_deploy/image/docker"
+CONTEXT = "../components/torchserve_deploy/image/docker"  # from the provider's directory, infra/
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"}
 BROKEN_HANDLER = '''"""A handler that fails on load, as a broken release would."""
 

@@ -37,7 +37,8 @@ def test_production_image_runs_as_non_root_without_jdk(engine, production_image)
 
 def test_codebuild_image_passes_its_smoke_test(engine, production_image):
     client = engine.client
-    inputs = named(evaluate_program("dev", {"buildType": "codebuild"}), "torchserve-image").inputs
+    inputs = named(evaluate_program("dev", {"buildType": "codebuild", "models": {"demo": {"path": "models/demo"}}}),
+                   "torchserve-image").inputs
     assert inputs["build"]["target"] == "codebuild"
     image_id, log = build_declared_image(client, inputs)  # the smoke test runs inside this build
     try:

@@ -127,8 +127,8 @@ def test_server_runs_the_same_spec_under_systemd(stack, dev_resources):
 def test_archives_are_uploaded_to_the_model_bucket(stack):
     name, resources = stack
     create = named(resources, "model-demo-archive").inputs["create"]
-    assert f"--export-path .build/{name}/archives" in create
-    assert f"-m torchserve_deploy.aws.upload .build/{name}/archives/demo.mar s3://torchserve-{name}-models-mock/models/demo.mar" in create
+    assert f"--export-path ../.build/{name}/archives" in create  # from infra/, where the provider runs
+    assert f"-m torchserve_deploy.aws.upload ../.build/{name}/archives/demo.mar s3://torchserve-{name}-models-mock/models/demo.mar" in create
     env = {f["path"]: f["content"] for f in user_data(resources)["write_files"]}["/etc/torchserve-deploy/host.env"]
     assert f"MODEL_BUCKET=torchserve-{name}-models-mock" in env and "MODEL_PREFIX=models/" in env
     bucket = [r for r in resources if r.typ.startswith("aws:s3/")]

@@ -120,3 +120,19 @@ def test_a_failure_after_the_first_resource_is_a_late_refusal():
         raise ValueError("refused in time")
     with pytest.raises(ValueError, match="in time"):
         run_under_mocks(early)
+
+
+def test_relative_build_paths_resolve_from_where_the_engine_starts_the_provider():
+    """With `main: infra/` the engine starts the docker and command providers in infra/ (getPwdMain, cmd.Dir = pwd):
+    a build context written from the repository root would not be found there."""
+    import pulumi_docker as docker
+
+    from infra.offline import INFRA
+
+    def image(context: str):
+        return lambda: docker.Image("img", image_name="x:1", skip_push=True,
+                                    build=docker.DockerBuildArgs(context=context))
+    assert "unable to prepare context: path 'components/torchserve_deploy/image/docker' not found" in str(
+        pytest.raises(EngineError, run_under_mocks, image("components/torchserve_deploy/image/docker"),
+                      provider_cwd=INFRA).value)
+    run_under_mocks(image("../components/torchserve_deploy/image/docker"), provider_cwd=INFRA)

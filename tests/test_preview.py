@@ -56,7 +56,8 @@ def _consumer(preview: bool) -> list:
     project = load_project((CONSUMER / "Pulumi.yaml").read_text())
     stack = load_stack(project, "")
     merge_config("test", project, stack.config, encrypt=str, decrypt=str)
-    return run_under_mocks(program_in(CONSUMER), config=decrypt(stack.config, str), preview=preview).resources
+    return run_under_mocks(program_in(CONSUMER), config=decrypt(stack.config, str), preview=preview,
+                           provider_cwd=CONSUMER).resources  # its main is ".": providers start in its folder
 
 
 def test_the_consumer_example_registers_the_same_resources_in_preview():

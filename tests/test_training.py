@@ -118,7 +118,7 @@ def test_dev_stack_trains_then_archives_the_checkpoint(dev_resources):
     run = named(dev_resources, "train-demo-run").inputs
     archive = named(dev_resources, "model-demo-archive").inputs
     assert "--epochs 5" in run["create"] and "--lr 0.1" in run["create"]
-    assert "--serialized-file .build/dev/training/demo/model.pt" in archive["create"]
+    assert "--serialized-file ../.build/dev/training/demo/model.pt" in archive["create"]
     assert "models/demo/model.pt" not in archive["create"]
 
 
@@ -132,4 +132,4 @@ def test_archive_follows_the_training_run():
 def test_without_training_the_shipped_weights_are_archived():
     resources = evaluate_program("dev", {"models": {"demo": {"path": "models/demo"}}})
     assert not [r for r in resources if r.typ.startswith("torchserve:training")]
-    assert "--serialized-file models/demo/model.pt" in named(resources, "model-demo-archive").inputs["create"]
+    assert "--serialized-file ../models/demo/model.pt" in named(resources, "model-demo-archive").inputs["create"]

@@ -10,6 +10,7 @@ import pytest
 from torchserve_deploy.image.variants import CPU_TORCH_VERSIONS, CUDA_VARIANTS
 
 from infra.offline import secret
+from infra.plan import PROVIDER_CWD
 from tests.mocks import PROJECT, ROOT, RecordingMocks, is_secret, named, server_config, unsecret
 from tests.mocks import evaluate_program as evaluate_update
 from tests.test_ec2 import unit_run_argv, user_data
@@ -81,7 +82,7 @@ def test_two_models_with_their_own_workers_and_batching():
     assert container(rs)["healthcheck"]["tests"] == ["CMD", "/usr/local/bin/ts-healthcheck", "demo", "second"]
     archive = create(rs, "model-second-archive")
     assert "--model-name second --version 2.0-rc.1+build5" in archive
-    assert f"--serialized-file {SECOND}/model.pt" in archive  # not trained: served as committed
+    assert f"--serialized-file ../{SECOND}/model.pt" in archive  # not trained: served as committed
     assert not [r for r in rs if r.name.startswith("train-")]  # this override trains nothing
 
 
@@ -89,12 +90,12 @@ def test_stack_wide_training_skips_a_model_without_a_trainer():
     rs = evaluate_program("dev", {"train": True, "models": {"demo": {"path": "models/demo"}, "second": {"path": SECOND}}})
     assert "--epochs 3" in create(rs, "train-demo-run")  # the manifest's defaults
     assert not [r for r in rs if r.name.startswith("train-second")]
-    assert f"--serialized-file {SECOND}/model.pt" in create(rs, "model-second-archive")
+    assert f"--serialized-file ../{SECOND}/model.pt" in create(rs, "model-second-archive")
 
 
 def test_model_with_extra_files():
     rs = evaluate_program("dev", {"models": {"extras": {"path": "tests/corpus/models/with-extra-files"}}})
-    assert "--extra-files tests/corpus/models/with-extra-files/labels.json" in create(rs, "model-extras-archive")
+    assert "--extra-files ../tests/corpus/models/with-extra-files/labels.json" in create(rs, "model-extras-archive")
     assert properties(rs)["load_models"] == "extras.mar"
 
 
@@ -225,8 +226,8 @@ def test_host_path_roots_outside_the_repo(tmp_path):
     assert f"mkdir -p {root / 'store'}" in create(rs, "model-store-dir")
     assert f"source={root / 'training/demo'},target=/outputs" in create(rs, "train-demo-run")
     archive = create(rs, "model-second-archive")  # paths relative to the repository, where the command runs
-    assert f"--handler {os.path.relpath(root / 'models/second/handler.py', ROOT)} " in archive
-    assert f"--export-path {os.path.relpath(root / 'store', ROOT)} " in archive
+    assert f"--handler {os.path.relpath(root / 'models/second/handler.py', PROVIDER_CWD)} " in archive
+    assert f"--export-path {os.path.relpath(root / 'store', PROVIDER_CWD)} " in archive
 
 
 def test_restart_always_and_log_rotation_at_its_limits():
@@ -269,8 +270,8 @@ def test_private_ipv6_clients_on_ec2():
 
 
 def test_private_ssh_and_metrics_cidrs():
-    rs = evaluate_program("prod", {"sshCidrs": ["172.16.0.0/12", "192.168.9.0/24"], "metricsCidr": "192.168.10.0/24"})
-    assert sources(ingress(rs, 22)) == ["172.16.0.0/12", "192.168.9.0/24"]
+    rs = evaluate_program("prod", {"sshCidrs": ["172.20.0.0/14", "192.168.9.0/24"], "metricsCidr": "192.168.10.0/24"})
+    assert sources(ingress(rs, 22)) == ["172.20.0.0/14", "192.168.9.0/24"]
     assert sources(ingress(rs, 8082)) == ["192.168.10.0/24"]
     argv, _ = unit_run_argv(rs)
     assert "0.0.0.0:8082:8082/tcp" in argv
@@ -285,7 +286,7 @@ def test_inference_security_group_beside_cidrs():
 def test_pinned_ami_on_the_ubuntu_route():
     mocks = RecordingMocks()
     rs = evaluate_program("staging", {"amiId": "ami-0fedcba9876543210", "amiRoute": "ubuntu", "nvidiaDriverBranch": "570",
-                                      "ubuntuVersion": "22.04", "egress": "nat"}, mocks=mocks)
+                                      "egress": "nat"}, mocks=mocks)
     assert named(rs, "gpu-host-instance").inputs["ami"] == "ami-0fedcba9876543210"
     assert not [t for t, _ in mocks.calls if t == "aws:ssm/getParameter:getParameter"]
     env = {f["path"]: f["content"] for f in user_data(rs)["write_files"]}["/etc/torchserve-deploy/host.env"]

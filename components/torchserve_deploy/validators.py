@@ -19,7 +19,7 @@ _SIZE_FACTORS_MB = {"m": 1, "g": 1024}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 _CONTAINER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+-]{0,31}")
-_GPU_LIST = re.compile(r"all|[0-9]{1,2}(,[0-9]{1,2})*")
+_GPU_LIST = re.compile(r"all|(?:0|[1-9][0-9]?)(?:,(?:0|[1-9][0-9]?))*")  # "00" and "0" would name one GPU twice
 # Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest].
 _REPO_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REPOSITORY = re.compile(rf"{_REPO_COMPONENT}(?:/{_REPO_COMPONENT}){{0,7}}")

@@ -3,13 +3,15 @@ the same specs as the Pulumi resources. Secret build args become `${TORCHSERVE_D
 references that compose reads from the environment: the file never holds a secret or an encrypted blob."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from torchserve_deploy.container.compose import ComposeBuild, ComposeService
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.model.archive import build_archiver_spec
 from torchserve_deploy.model.training import TRAINING_DOCKERFILE, build_training_spec
 from torchserve_deploy.serve.server import build_server_spec
 
-from infra.plan import Plan
+from infra.plan import ROOT, Plan
 
 DONE = "service_completed_successfully"
 
@@ -39,7 +41,9 @@ def compose_services(plan: Plan) -> dict[str, ComposeService]:
                 ComposeBuild(t.source_dir, TRAINING_DOCKERFILE, _args(t.build_args(), t.secret_build_args)))
             after = ((f"train-{m.name}", DONE),)
         services[f"archive-{m.name}"] = ComposeService(
-            build_archiver_spec(m.archive, plan.image_ref, plan.store.mount, name=f"archive-{plan.stack}-{m.name}"),
+            # In compose the archiver runs in a container with the repository mounted: paths from the repository root.
+            build_archiver_spec(replace(m.archive, project_root=ROOT), plan.image_ref, plan.store.mount,
+                                name=f"archive-{plan.stack}-{m.name}"),
             serving_build, after)
     services["torchserve"] = ComposeService(build_server_spec(plan.server), serving_build,
                                             tuple((f"archive-{m.name}", DONE) for m in plan.models))

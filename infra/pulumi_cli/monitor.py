@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import struct_pb2
@@ -33,10 +34,31 @@ from infra.pulumi_cli.config_map import parse_path
 from infra.pulumi_cli.values import ConfigError
 
 ROOT_STACK = "pulumi:pulumi:Stack"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value in serialized properties
 _TYPE_TOKEN = re.compile(r"[^:]+:[^:]*:[^:]+")
 _DURATION = re.compile(r"[-+]?(?:0|(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)")
 IGNORED_ON_COMPONENTS = ("ignoreChanges", "customTimeouts", "additionalSecretOutputs", "replaceOnChanges",
                          "replace_with")
+
+
+def path_problem(typ: str, inputs: dict[str, Any], cwd: Path) -> str | None:
+    """What a provider started in `cwd` cannot find: pulumi-docker's Image resolves build.context and
+    build.dockerfile against its working directory (provider/image.go dockerBuild → docker/cli
+    GetContextFromLocalDir; provider.go Check stats the dockerfile); pulumi-command runs a command in `dir`, else in
+    its working directory (local/commandOutputs.go run)."""
+    build = inputs.get("build")
+    if isinstance(build, dict) and SECRET_SIG in build:  # a secret build arg makes the whole `build` secret
+        build = build.get("value")
+    if typ == "docker:index/image:Image" and isinstance(build, dict):
+        context = build.get("context") or "."
+        dockerfile = build.get("dockerfile") or f"{context}/Dockerfile"
+        if isinstance(context, str) and not (cwd / context).is_dir():
+            return f"unable to prepare context: path {context!r} not found (from the provider's directory {cwd.name}/)"
+        if isinstance(dockerfile, str) and not (cwd / dockerfile).is_file():
+            return f"could not open dockerfile at relative path {dockerfile!r} (from {cwd.name}/)"
+    if typ == "command:local:Command" and isinstance(inputs.get("dir"), str) and not (cwd / inputs["dir"]).is_dir():
+        return f"dir {inputs['dir']!r} does not exist (from {cwd.name}/)"
+    return None
 
 
 @dataclass
@@ -59,9 +81,11 @@ class EngineError(Exception):
 
 
 class EngineMonitor(pulumi_mocks.MockMonitor):  # type: ignore[misc]
-    def __init__(self, mocks: Any, *, preview: bool) -> None:
+    def __init__(self, mocks: Any, *, preview: bool, provider_cwd: Path | None = None) -> None:
         super().__init__(mocks)
         self.preview = preview
+        self.provider_cwd = provider_cwd
+        """Where the engine starts providers (the program's main directory): relative paths resolve there."""
         self.registrations: dict[str, Registration] = {}
         self.errors: list[str] = []
 
@@ -132,6 +156,10 @@ class EngineMonitor(pulumi_mocks.MockMonitor):  # type: ignore[misc]
         problem = autoname_problem(reg.typ, reg.name, inputs) if reg.custom else None
         if problem:
             self._refuse(f"{reg.urn}: {problem}")
+        if self.provider_cwd is not None:
+            problem = path_problem(reg.typ, inputs, self.provider_cwd)
+            if problem:
+                self._refuse(f"{reg.urn}: {problem}")
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)

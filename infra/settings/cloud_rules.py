@@ -48,6 +48,13 @@ def check_cloud(ec2: Ec2Section, region: str, *, host: str) -> None:
     if not ec2.vpc_id and ipaddress.ip_network(ec2.vpc_cidr).overlaps(DOCKER_BRIDGE):
         raise ValidationError(P + "vpcCidr", ec2.vpc_cidr, f"a range that does not overlap {DOCKER_BRIDGE} (Docker's "
                               "bridge on every host)", f"pulumi config set {P}vpcCidr 10.42.0.0/16")
+    clients = [("inferenceCidrs", c) for c in ec2.inference_cidrs] + [("sshCidrs", c) for c in ec2.ssh_cidrs] + \
+        ([("metricsCidr", ec2.metrics_cidr)] if ec2.metrics_cidr else [])
+    for key, cidr in clients:  # the host's replies to these addresses would go into docker0
+        if ipaddress.ip_network(cidr).overlaps(DOCKER_BRIDGE):
+            raise ValidationError(P + key, cidr, f"client ranges that do not overlap {DOCKER_BRIDGE} (Docker's bridge "
+                                  "on the host: replies to those addresses would never leave it)",
+                                  f"use the clients' real range in {P}{key}")
     if ec2.edge == "alb":
         _edge_ranges(ec2)
     if host == "ec2":

@@ -44,6 +44,9 @@ def check_ignored(*, host: str, image: ImageSection, store: StoreSection, ec2: E
     if host == "ec2" and ec2.edge == "none":
         _refuse_set(ec2, ("alarm_p99_ms", "alarm_error_rate_percent"), "without the edge (these alarms watch the "
                     "load balancer's target metrics)", "pulumi config rm {key}, or use edge alb")
+    if host == "ec2" and ec2.ami_id:
+        _refuse_set(ec2, ("ubuntu_version",), "with a pinned amiId (it only picks the SSM parameter of the latest AMI)",
+                    "pulumi config rm {key}, or clear amiId")
     if host == "ec2" and ec2.ami_route == "dlami":
         _refuse_set(ec2, ("nvidia_driver_branch",), "on the dlami route (the DLAMI brings its own driver)",
                     "pulumi config rm {key}, or set amiRoute ubuntu")

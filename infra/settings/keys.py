@@ -80,7 +80,8 @@ class ImageSection(Section):
 
 class ServerSection(Section):
     container_name: Annotated[str, check(lambda k, x: x == "" or v.container_name(k, x)), K(
-        "Container name; empty means torchserve-<stack>.", "a Docker container name", "torchserve-dev")] = ""
+        "Container name; empty means torchserve-<stack> (a fleet's task names its container itself).",
+        "a Docker container name", "torchserve-dev", hosts=(LOCAL, EC2))] = ""
     inference_bind: Annotated[str, check(v.bind_address), K(
         "Host address the inference port 8080 is published on.", "an IPv4 address", "127.0.0.1")] = "127.0.0.1"
     metrics_bind: Annotated[str, check(v.bind_address), K(

@@ -51,7 +51,7 @@ FAMILIES: dict[str, GpuFamily] = {f.family: f for f in (
 )}
 
 # GPUs per instance size (AWS Batch "GPU jobs" table and the EC2 accelerated-computing specifications): a device
-# index a stack names must be below it. Sizes not listed are refused for device lists (use gpus: all).
+# index a stack names must be below it. An instance type not listed is refused (EC2 would refuse it at create).
 _SINGLE = ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")
 GPU_COUNTS: dict[str, int] = {
     **{f"{f}.{s}": 1 for f in ("g4dn", "g5", "g6", "g6e") for s in _SINGLE},
@@ -67,10 +67,14 @@ PRICES_PER_HOUR = {"g4dn.xlarge": 0.526, "g5.xlarge": 1.006, "g6.xlarge": 0.8048
 
 
 def gpu_family(key: str, instance_type: object) -> GpuFamily:
-    family, _ = instance_type_shape(key, instance_type)
+    family, size = instance_type_shape(key, instance_type)
     if family not in FAMILIES:
         raise ValidationError(key, instance_type, "a GPU instance type of family " + ", ".join(FAMILIES),
                               f"set {key} to g4dn.xlarge (T4, cheapest), g5.xlarge (A10G) or g6.xlarge (L4)")
+    if instance_type not in GPU_COUNTS:  # EC2 would refuse it after the network and the edge exist
+        sizes = ", ".join(t.split(".")[1] for t in GPU_COUNTS if t.startswith(family + "."))
+        raise ValidationError(key, instance_type, f"an instance type EC2 offers ({family}: {sizes})",
+                              f"pick one of those sizes for {key}")
     return FAMILIES[family]
 
 
@@ -107,10 +111,7 @@ def check_gpu_devices(key: str, gpus: str, instance_type: str) -> None:
     """Device indices (gpus "0,2") must exist on the instance type; "all" always does."""
     if gpus == "all":
         return
-    count = GPU_COUNTS.get(instance_type)
-    if count is None:
-        raise ValidationError(key, gpus, f"all on {instance_type} (the catalogue does not know how many GPUs it has, "
-                              "so device indexes cannot be checked)", f"set {key} to all")
+    count = GPU_COUNTS[instance_type]  # gpu_family refused any other type
     beyond = [i for i in gpus.split(",") if int(i) >= count]
     if beyond:
         raise ValidationError(key, gpus, f"device indexes below {count} ({instance_type} has {count} GPU"

@@ -23,7 +23,7 @@ from torchserve_deploy import validators as v
 from torchserve_deploy.constants import CONTAINER_MODEL_STORE, CONTAINER_USER
 from torchserve_deploy.container.spec import ContainerSpec, Mount
 from torchserve_deploy.errors import ValidationError
-from torchserve_deploy.model.archiver_input import archiver_path
+from torchserve_deploy.model.archiver_input import archiver_path, distinct_names
 from torchserve_deploy.model.source import ModelSource, TrainingSource
 
 __all__ = ["ModelArchive", "ModelArchiveArgs", "ModelSource", "TrainingSource", "archive_command",
@@ -65,6 +65,7 @@ class ModelArchiveArgs:
                     f"ModelArchiveArgs.source ({flag})", str(path), "an existing file",
                     "fix the path (relative paths in stack config are relative to the repository root)",
                 )
+        distinct_names("ModelArchiveArgs.source", [(f, Path(p)) for f, p in self.input_files()])
         if self.volume_name is not None and self.helper_image is None:
             raise ValidationError("ModelArchiveArgs.helper_image", None, "an image when volume_name is set",
                                   "pass the serving image's ID as helper_image")
@@ -143,6 +144,13 @@ class ModelArchive(pulumi.ComponentResource):
         digest = content_hash(args.source, args.trained_by)
         export = _display(args.export_dir, args.project_root)
         build = f"mkdir -p {shlex.quote(export)} && " + shlex.join(archive_command(args))
+        if args.trained_checkpoint is not None:
+            # The checkpoint is written by the model's own training code, during `up`: the archiver (which follows
+            # links) takes it only as a regular file, never a link to a host file such as ~/.aws/credentials.
+            checkpoint = shlex.quote(_display(args.trained_checkpoint, args.project_root))
+            build = (f"if [ -L {checkpoint} ] || [ ! -f {checkpoint} ]; then echo \"refusing to archive {checkpoint}: "
+                     f"the training run must leave a regular file there, not a link or a directory\" >&2; exit 1; fi"
+                     f" && {build}")
         create: pulumi.Input[str] = build
         if args.upload_uri is not None:
             # Archive and upload are one step: an unchanged archive is neither rebuilt nor re-sent.

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from torchserve_deploy import validators as v
 from torchserve_deploy.errors import ValidationError
-from torchserve_deploy.model.archiver_input import archiver_path
+from torchserve_deploy.model.archiver_input import archiver_path, distinct_names
 from torchserve_deploy.model.params import TYPES, Param
 from torchserve_deploy.model.source import ModelSource, TrainingSource
 from torchserve_deploy.yaml_strict import load_yaml
@@ -78,7 +78,11 @@ class Manifest(_Strict):
 
 def _inside(where: str, field: str, base: Path, value: str, roots: tuple[Path, ...] = ()) -> Path:
     """`value` resolved (symlinks followed) inside `base`, or strictly inside one of `roots`; never in a .git."""
-    path = (base / value).resolve()
+    try:
+        path = (base / value).resolve()
+    except (OSError, RuntimeError, ValueError) as err:  # a loop of links, a name too long
+        raise ValidationError(f"{where}: {field}", value, f"a path that resolves ({type(err).__name__})",
+                              f"fix {field} in {where}") from None
     inside = path.is_relative_to(base.resolve()) or any(path != r and path.is_relative_to(r) for r in roots)
     if not inside or ".git" in path.parts:
         within = " or ".join(str(r) for r in (base.name + "/", *roots))
@@ -98,7 +102,8 @@ def _archived(where: str, field: str, base: Path, value: str) -> Path:
     """An archiver input: an existing file inside the model directory whose resolved name the archiver cannot
     re-read as something else (a list, a glob, another handler)."""
     path = _file(where, field, base, value)
-    archiver_path(f"{where}: {field}", str(path.relative_to(base.resolve())), handler=field == "handler")
+    inside = path.relative_to(base.resolve())  # as rendered, the path starts with the model directory's own
+    archiver_path(f"{where}: {field}", f"{base.name}/{inside}", handler=field == "handler")
     return path
 
 
@@ -149,12 +154,14 @@ def load_manifest(directory: Path, where: str, *, data_roots: tuple[Path, ...] =
         params = tuple(Param(name, spec.type, spec.default) for name, spec in sorted(t.params.items()))
         training = TrainingSource(source_dir=source, entrypoint=t.entrypoint, requirements=t.requirements,
                                   data_dir=data_dir, checkpoint=t.checkpoint, params=params)
-    return ModelSource(
+    model_source = ModelSource(
         name=m.name, version=m.version, handler=_archived(where, "handler", directory, m.handler),
         model_file=optional("modelFile", m.model_file), serialized_file=optional("serializedFile", m.serialized_file),
         extra_files=tuple(_archived(where, "extraFiles", directory, e) for e in m.extra_files),
         requirements_file=optional("requirementsFile", m.requirements_file),
         config_file=optional("configFile", m.config_file), training=training)
+    distinct_names(f"{where}: files", model_source.files())
+    return model_source
 
 
 __all__ = ["MANIFEST", "SAMPLE_MAX_BYTES", "TYPES", "Manifest", "load_manifest"]
