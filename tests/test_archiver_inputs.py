@@ -67,22 +67,13 @@ def _comma(model: Path) -> dict:
     return {"extra": ("x,outside/secret.txt",)}
 
 
-def _glob_star(model: Path) -> dict:
-    (model / "*").write_text("a file really named *")
-    (model / "leak").symlink_to(model.parent.parent / "outside" / "secret.txt")
-    return {"extra": ("*",)}
-
-
-def _glob_class(model: Path) -> dict:
-    (model / "[l]eak").write_text("a file really named [l]eak")
-    (model / "leak").symlink_to(model.parent.parent / "outside" / "secret.txt")
-    return {"extra": ("[l]eak",)}
-
-
-def _glob_question(model: Path) -> dict:
-    (model / "lea?").write_text("a file really named lea?")
-    (model / "leak").symlink_to(model.parent.parent / "outside" / "secret.txt")
-    return {"extra": ("lea?",)}
+def _glob(name: str):
+    """A file really named `name`, a glob pattern that also matches a symlink to a secret outside the model."""
+    def attack(model: Path) -> dict:
+        (model / name).write_text(f"a file really named {name}")
+        (model / "leak").symlink_to(model.parent.parent / "outside" / "secret.txt")
+        return {"extra": (name,)}
+    return attack
 
 
 def _handler_without_py(model: Path) -> dict:
@@ -91,7 +82,7 @@ def _handler_without_py(model: Path) -> dict:
     return {"handler": "h"}
 
 
-ATTACKS = {"comma": _comma, "glob *": _glob_star, "glob [...]": _glob_class, "glob ?": _glob_question,
+ATTACKS = {"comma": _comma, "glob *": _glob("*"), "glob [...]": _glob("[l]eak"), "glob ?": _glob("lea?"),
            "handler without .py": _handler_without_py}
 
 

@@ -92,36 +92,32 @@ def test_a_stack_importing_an_esc_environment():
     assert s.shm_size_mb == 512 and s.server.token_expiration_min == 30
 
 
+def _cloud_answer_decides(stack, accepted, refusal, **answers):
+    """Run `stack` against mocks whose AWS answers are `answers`: accepted, or refused before any resource."""
+    import pulumi
+
+    from infra.offline import RecordingMocks, run_program
+
+    mocks = RecordingMocks()
+    for name, value in answers.items():
+        setattr(mocks, name, value)
+    if accepted:
+        assert run_program(stack, engine_config(stack), mocks=mocks).resources
+        return
+    with pytest.raises(pulumi.RunError, match=refusal):
+        run_program(stack, engine_config(stack), mocks=mocks)
+    assert mocks.resources == []
+
+
 @pytest.mark.parametrize("zone,accepted", [("ml.example.com.", True), ("example.com", True),
                                            ("other.example.com.", False), ("ample.com", False)])
 def test_the_edge_name_must_lie_in_its_hosted_zone(zone, accepted):
     """Route 53 would refuse the validation and alias records after everything else exists: refused before."""
-    import pulumi
-
-    from infra.offline import RecordingMocks, run_program
-
-    mocks = RecordingMocks()
-    mocks.zone_name = zone
-    if accepted:
-        assert run_program("staging", engine_config("staging"), mocks=mocks).resources
-        return
-    with pytest.raises(pulumi.RunError, match="domainName: 'staging.ml.example.com' is not valid. Allowed: a name in "
-                                              "the hosted zone"):
-        run_program("staging", engine_config("staging"), mocks=mocks)
-    assert mocks.resources == []
+    _cloud_answer_decides("staging", accepted, "domainName: 'staging.ml.example.com' is not valid. Allowed: a name in "
+                                               "the hosted zone", zone_name=zone)
 
 
 @pytest.mark.parametrize("cidr,accepted", [("10.40.0.0/16", True), ("172.17.0.0/16", False), ("172.16.0.0/12", False)])
 def test_an_existing_vpc_must_not_overlap_dockers_bridge(cidr, accepted):
-    import pulumi
-
-    from infra.offline import RecordingMocks, run_program
-
-    mocks = RecordingMocks()
-    mocks.vpc_cidr = cidr
-    if accepted:
-        assert run_program("prod", engine_config("prod"), mocks=mocks).resources
-        return
-    with pytest.raises(pulumi.RunError, match="vpcId: 'vpc-0a1b2c3d4e5f60718' is not valid. Allowed: a VPC whose range"):
-        run_program("prod", engine_config("prod"), mocks=mocks)
-    assert mocks.resources == []
+    _cloud_answer_decides("prod", accepted, "vpcId: 'vpc-0a1b2c3d4e5f60718' is not valid. Allowed: a VPC whose range",
+                          vpc_cidr=cidr)
