@@ -23,11 +23,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infra.stack_host import BACKEND_ENV  # the standard library only, like this module
+
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".pulumi-state"
 CLI_DIR = ROOT / ".pulumi-cli"
 MIN_PYTHON = (3, 11)
-BACKEND_ENV = "PULUMI_BACKEND_URL"
 TARGETS = {"up": "deploy", "check": "deploy"}
 
 

@@ -26,12 +26,11 @@ from torchserve_deploy.errors import ValidationError
 from infra.pulumi_cli import goyaml
 from infra.pulumi_cli.config_map import decrypt, secure_keys
 from infra.pulumi_cli.monitor import EngineError, EngineMonitor
-from infra.pulumi_cli.project import Project, load_project, merge_config, stack_from_yaml
+from infra.pulumi_cli.project import Project, load_project, merge_config, program_dir, stack_from_yaml
 from infra.recording import RecordingMocks, Registered
 from infra.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-INFRA = ROOT / "infra"
 # A stack file's ciphertext cannot be decrypted here (its passphrase or KMS key is not): it decrypts to this,
 # valid for the keys that may hold secrets (URLs); values encrypted by this harness decrypt to themselves.
 SECRET_PLACEHOLDER = "https://secret.invalid/simple"
@@ -63,6 +62,11 @@ def secret(text: str) -> dict[str, str]:
 def project() -> Project:
     """Pulumi.yaml as the CLI loads it."""
     return load_project((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
+
+
+# Where the CLI starts the program and its providers (Pulumi.yaml main: infra/); infra.plan.PROVIDER_CWD, the
+# program's own account of it, is held to this by tests/test_engine_monitor.py.
+INFRA = program_dir(ROOT, project().main)
 
 
 def committed_stacks() -> list[str]:

@@ -13,16 +13,16 @@ from typing import Any
 import yaml
 
 from infra.offline import ROOT, committed_stacks, evaluate_program
+from infra.pulumi_cli.monitor import is_secret
 
 DIR = ROOT / "tests" / "snapshots"
 HEADER = ("# Resource graph of stack {stack}, evaluated offline under mocks (python -m infra.snapshot).\n"
           "# Review its diff with the code change; regenerate with `make snapshot`.\n")
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 def _normalize(value: Any) -> Any:
     if isinstance(value, dict):
-        if SECRET_SIG in value:
+        if is_secret(value):
             return "[secret]"
         return {k: _normalize(v) for k, v in sorted(value.items())}
     if isinstance(value, list):

@@ -67,9 +67,13 @@ def _known(where: str, kind: str, value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+# Where a local task publishes its port mappings (ECS publishes on the instance; here: loopback only).
+PUBLISH_ADDRESS = "127.0.0.1"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((PUBLISH_ADDRESS, 0))
         return s.getsockname()[1]
 
 
@@ -92,7 +96,7 @@ class LocalTask:
     notes: list[str] = field(default_factory=list)
 
     def url(self, container: str, port: int, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.ports[(container, port)]}{path}"
+        return f"http://{PUBLISH_ADDRESS}:{self.ports[(container, port)]}{path}"
 
 
 class _Translator:
@@ -191,10 +195,10 @@ class _Translator:
             _known(f"{name}.portMappings", "portMappings", p)
             container_port, protocol = int(p["containerPort"]), p.get("protocol", "tcp")
             host = _free_port()
-            ports[f"{container_port}/{protocol}"] = ("127.0.0.1", host)
+            ports[f"{container_port}/{protocol}"] = (PUBLISH_ADDRESS, host)
             self.ports[(name, container_port)] = host
             self.note(f"{name}: port {container_port}/{protocol} (ECS hostPort {p.get('hostPort')}) → "
-                      f"127.0.0.1:{host}")
+                      f"{PUBLISH_ADDRESS}:{host}")
         return ports
 
     def _log(self, name: str, log: dict[str, Any] | None) -> docker.types.LogConfig:

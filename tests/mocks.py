@@ -1,8 +1,6 @@
 """Test helpers over the offline evaluation in infra/offline.py (re-exported here for the tests)."""
 from __future__ import annotations
 
-from typing import Any
-
 from infra.offline import (
     INFRA,
     PROJECT,
@@ -14,20 +12,10 @@ from infra.offline import (
     run_under_mocks,
     stack_config,
 )
+from infra.pulumi_cli.monitor import is_secret, unsecret
 
 __all__ = ["INFRA", "PROJECT", "ROOT", "RecordingMocks", "Registered", "committed_stacks", "evaluate_program",
            "run_under_mocks", "stack_config", "is_secret", "unsecret", "only", "named"]
-
-
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value in serialized inputs
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and SECRET_SIG in value
-
-
-def unsecret(value: Any) -> Any:
-    return value["value"] if is_secret(value) else value
 
 
 def only(resources: list[Registered], typ: str) -> Registered:

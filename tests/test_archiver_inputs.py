@@ -193,3 +193,18 @@ def test_a_trained_checkpoint_left_as_a_link_is_not_archived(repo):
     subprocess.run(["/bin/sh", "-c", create], cwd=repo, check=True, capture_output=True)
     with zipfile.ZipFile(repo / "store" / "m.mar") as mar:
         assert mar.read("model.pt") == b"trained weights"
+
+
+def test_the_archiver_container_sees_the_workspace_and_paths_from_it(repo):
+    """In a container (compose) the archiver reads the mounted workspace, whatever directory the host-side command
+    would run in: the paths are rendered from the workspace, and a workspace not holding every input is refused."""
+    from torchserve_deploy.container.spec import Mount
+    from torchserve_deploy.model.archive import WORKSPACE, build_archiver_spec
+
+    args = ModelArchiveArgs(source=unchecked(repo), export_dir=repo / "store", project_root=repo / "infra")
+    store = Mount("/home/model-server/model-store", "store", "volume")
+    spec = build_archiver_spec(args, "img:1", store, "archive-m", workspace=repo)
+    assert spec.working_dir == WORKSPACE and spec.mounts[0] == Mount(WORKSPACE, str(repo), "bind", read_only=True)
+    assert "models/m/handler.py" in spec.command and not any(c.startswith("../") for c in spec.command)
+    with pytest.raises(ValidationError, match="a directory holding every input"):
+        build_archiver_spec(args, "img:1", store, "archive-m", workspace=repo / "infra")

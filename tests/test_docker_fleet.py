@@ -33,7 +33,7 @@ from torchserve_deploy.aws.fleet import SERVER
 from infra.deliver.fleet import container_definitions
 from infra.offline import stack_settings
 from infra.plan import make_plan
-from tests.ecs_local import GPU_NOTE, run_task
+from tests.ecs_local import GPU_NOTE, PUBLISH_ADDRESS, run_task
 from tests.engine import TEST_BUILD_OVERRIDES, build_declared_image, wait_healthy
 from tests.expected import SAMPLE, assert_demo_answer
 from tests.loopback import serving
@@ -236,7 +236,7 @@ class TestTask:
         """Each task container's declared tmpfs, mounts, ports, capabilities, read-only root and user, against
         docker inspect and the container's own view (the server's; the init container has exited)."""
         d = [c for c in definitions if c["name"] == SERVER][0]
-        ports = {port: "127.0.0.1" for (name, port) in task.ports if name == SERVER}  # where ecs_local publishes
+        ports = {port: PUBLISH_ADDRESS for (name, port) in task.ports if name == SERVER}
         declared = from_task_definition(d, ports)
         assert declared.tmpfs and declared.read_only_root
         assert problems(task.containers[SERVER], declared) == []

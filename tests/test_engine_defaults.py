@@ -5,6 +5,8 @@ as unset (it is accepted on every host and changes nothing), and keeps refusing 
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from torchserve_deploy.errors import ValidationError
 
@@ -68,13 +70,25 @@ def test_a_value_other_than_the_default_is_still_refused_where_it_does_not_apply
     assert err.value.key == P + key and "set only when host is" in str(err.value)
 
 
+def _as_the_cli_sends(default: object) -> str:
+    """createConfigValue then the language host: text as is, booleans and integers as Go prints them, arrays and
+    maps as compact JSON with sorted keys."""
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, (list, dict)):
+        return json.dumps(default, separators=(",", ":"), sort_keys=True)
+    return str(default)
+
+
 def test_defaults_reach_the_program_as_the_cli_formats_them():
-    """createConfigValue: strings, integers and booleans as text; arrays and maps as JSON."""
+    """Every declared default the dev stack does not set reaches the program as the CLI formats it."""
     values = engine_config("dev").values
-    assert values[P + "torchserveVersion"] == "0.12.0" and values[P + "inferencePort"] == "8080"
-    assert values[P + "tokenAuth"] == "true" and values[P + "alarmEmail"] == ""
+    own = set(stack_config("dev"))
+    defaults = {f"{P}{k}" if ":" not in k else k: t.default for k, t in project().config.items()
+                if t.default is not None and (f"{P}{k}" if ":" not in k else k) not in own}
+    assert len(defaults) > 80
+    assert {k: values.get(k) for k in defaults} == {k: _as_the_cli_sends(d) for k, d in defaults.items()}
     assert values[P + "edgeCidrs"] == '["0.0.0.0/0"]' == go_json(["0.0.0.0/0"])
-    assert values[P + "extraPipPackages"] == "[]" and values[P + "egress"] == "auto"
 
 
 def test_a_stack_importing_an_esc_environment():

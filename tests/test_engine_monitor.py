@@ -5,12 +5,15 @@ inherited from the parent). Cases from pulumi/pulumi pkg/engine/lifecycletest (T
 TestDuplicatesDueToAliases) are ported by name."""
 from __future__ import annotations
 
+import re
+
 import pulumi
 import pulumi_aws as aws
 import pytest
 
 from infra.offline import LateRefusal, committed_stacks, evaluate_program, run_under_mocks
 from infra.pulumi_cli.monitor import EngineError
+from infra.pulumi_cli.values import ConfigError
 
 
 class Box(pulumi.ComponentResource):
@@ -70,7 +73,7 @@ def test_auto_names_reach_the_program_in_update_and_preview_alike():
         return role.name.apply(lambda n: names.__setitem__(key, n))
     run_under_mocks(lambda: program("up"))
     run_under_mocks(lambda: program("preview"), preview=True)
-    assert names["up"] == names["preview"] and names["up"].startswith("host-role-") and len(names["up"]) == 17
+    assert names["up"] == names["preview"] and re.fullmatch(r"host-role-[0-9a-f]{7}", names["up"]), names
 
 
 @pytest.mark.parametrize("opts,option", [
@@ -136,3 +139,30 @@ def test_relative_build_paths_resolve_from_where_the_engine_starts_the_provider(
         pytest.raises(EngineError, run_under_mocks, image("components/torchserve_deploy/image/docker"),
                       provider_cwd=INFRA).value)
     run_under_mocks(image("../components/torchserve_deploy/image/docker"), provider_cwd=INFRA)
+
+
+@pytest.mark.parametrize("main,expected", [("", "."), ("infra/", "infra"), ("infra", "infra"),
+                                           ("infra/__main__.py", "infra"), ("./infra/../infra", "infra")])
+def test_the_program_directory_is_the_one_getpwdmain_gives(main, expected):
+    """pkg/engine/project.go getPwdMain: no main → the project root; a directory → it; a file → its directory."""
+    from infra.offline import ROOT
+    from infra.pulumi_cli.project import program_dir
+
+    assert program_dir(ROOT, main) == (ROOT / expected).resolve()
+
+
+def test_a_main_that_does_not_exist_is_refused_as_the_cli_does():
+    from infra.offline import ROOT
+    from infra.pulumi_cli.project import program_dir
+
+    with pytest.raises(ConfigError, match="project 'main' could not be read"):
+        program_dir(ROOT, "nowhere/")
+
+
+def test_the_program_renders_paths_from_where_the_cli_starts_its_providers():
+    """infra.plan.PROVIDER_CWD is the program's own account of its working directory: it must be the one the CLI
+    derives from Pulumi.yaml's main, or every relative build path and command is wrong on a real `pulumi up`."""
+    from infra.offline import INFRA
+    from infra.plan import PROVIDER_CWD
+
+    assert PROVIDER_CWD == INFRA

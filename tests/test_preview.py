@@ -5,7 +5,6 @@ with the same inputs wherever the preview knows them. Valid-config cases check t
 tests/test_valid_configs.py's evaluate_program."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,4 +69,3 @@ def test_preview_leaves_provider_outputs_unknown():
     """The local image's ID is what the provider computes: unknown in a preview, so the container's image is."""
     preview = {r.name: r for r in evaluate_program("dev", preview=True)}
     assert isinstance(preview["torchserve-container"].inputs["image"], Unknown)
-    assert isinstance(Path(ROOT), Path)

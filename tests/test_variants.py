@@ -127,3 +127,23 @@ def test_arm64_cpu_image_renders_its_platform():
     resources = evaluate_program("dev", {"platform": "linux/arm64"})
     build = named(resources, "torchserve-image").inputs["build"]
     assert build["platform"] == "linux/arm64" and build["args"]["TORCH_INDEX_URL"].endswith("/cpu")
+
+
+def test_the_image_makes_each_tmpfs_directory_with_the_mode_and_owner_the_spec_declares():
+    """Docker gives a tmpfs the mode of the image directory it covers, whatever mode= says (declared 0700 showed
+    0755): so the runtime stage must create each hardened tmpfs directory with the spec's mode, uid and gid. The
+    base image's /tmp (1777, root) is the one directory it need not make. The real container is compared in
+    tests/test_docker_dev.py::test_declared_is_realized."""
+    from torchserve_deploy.serve.server import HARDENED_TMPFS
+
+    runtime = DOCKERFILE.read_text().split("AS runtime", 1)[1]
+    made = {m["path"]: (m["mode"], m["uid"], m["gid"])
+            for m in re.finditer(r"install -d -m (?P<mode>[0-7]+) -o (?P<uid>\d+) -g (?P<gid>\d+) (?P<path>/\S+)", runtime)}
+    for t in HARDENED_TMPFS:
+        opts = dict(o.split("=", 1) for o in t.options.split(",") if "=" in o)
+        declared = (int(opts["mode"], 8), opts.get("uid", "0"), opts.get("gid", "0"))
+        if t.path not in made:
+            assert (t.path, declared) == ("/tmp", (0o1777, "0", "0")), f"the image does not create {t.path}"
+            continue
+        mode, uid, gid = made[t.path]
+        assert (int(mode, 8), uid, gid) == declared, t.path

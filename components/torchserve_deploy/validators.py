@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from torchserve_deploy.errors import ValidationError
@@ -58,6 +59,14 @@ def portable_path(key: str, value: object) -> str:
         raise ValidationError(key, value, "a printable path without , \" ' $ ` or \\ (components of at most 255 "
                               "bytes)", f"rename the directory or file, or point {key} elsewhere")
     return text
+
+
+def resolved(key: str, value: object, path: Path, fix: str) -> Path:
+    """`path` with every symlink followed, or a ValidationError naming `key` (a loop of links, a name too long)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as err:
+        raise ValidationError(key, value, f"a path that resolves ({type(err).__name__})", fix) from None
 
 
 def full_match(key: str, value: object, pattern: re.Pattern[str], allowed: str, example: str) -> str:
@@ -159,10 +168,13 @@ def one_of(key: str, value: object, allowed: Sequence[str]) -> str:
     return str(value)
 
 
-def unique(key: str, names: Sequence[str]) -> None:
-    dupes = sorted({n for n in names if names.count(n) > 1})
+def unique(key: str, names: Sequence[str], *, as_read: Callable[[str], str] = str,
+           allowed: str = "each name once") -> None:
+    """No two names alike as their consumer reads them (`as_read`: str.lower for a case-insensitive file system)."""
+    read = [as_read(n) for n in names]
+    dupes = sorted({n for n, r in zip(names, read, strict=True) if read.count(r) > 1})
     if dupes:
-        raise ValidationError(key, dupes, "each name once", "remove or rename the duplicate")
+        raise ValidationError(key, dupes, allowed, "remove or rename the duplicate")
 
 
 def _each(key: str, values: Iterable[object], pattern: re.Pattern[str], allowed: str, example: str) -> tuple[str, ...]:

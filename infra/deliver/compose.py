@@ -3,8 +3,6 @@ the same specs as the Pulumi resources. Secret build args become `${TORCHSERVE_D
 references that compose reads from the environment: the file never holds a secret or an encrypted blob."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 from torchserve_deploy.container.compose import ComposeBuild, ComposeService
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.model.archive import build_archiver_spec
@@ -41,9 +39,8 @@ def compose_services(plan: Plan) -> dict[str, ComposeService]:
                 ComposeBuild(t.source_dir, TRAINING_DOCKERFILE, _args(t.build_args(), t.secret_build_args)))
             after = ((f"train-{m.name}", DONE),)
         services[f"archive-{m.name}"] = ComposeService(
-            # In compose the archiver runs in a container with the repository mounted: paths from the repository root.
-            build_archiver_spec(replace(m.archive, project_root=ROOT), plan.image_ref, plan.store.mount,
-                                name=f"archive-{plan.stack}-{m.name}"),
+            build_archiver_spec(m.archive, plan.image_ref, plan.store.mount, name=f"archive-{plan.stack}-{m.name}",
+                                workspace=ROOT),
             serving_build, after)
     services["torchserve"] = ComposeService(build_server_spec(plan.server), serving_build,
                                             tuple((f"archive-{m.name}", DONE) for m in plan.models))

@@ -34,11 +34,19 @@ from infra.pulumi_cli.config_map import parse_path
 from infra.pulumi_cli.values import ConfigError
 
 ROOT_STACK = "pulumi:pulumi:Stack"
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value in serialized properties
 _TYPE_TOKEN = re.compile(r"[^:]+:[^:]*:[^:]+")
 _DURATION = re.compile(r"[-+]?(?:0|(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)")
 IGNORED_ON_COMPONENTS = ("ignoreChanges", "customTimeouts", "additionalSecretOutputs", "replaceOnChanges",
                          "replace_with")
+
+
+def is_secret(value: Any) -> bool:
+    """Whether a serialized property is a secret (the SDK's rpc.serialize_property wraps it in Pulumi's marker)."""
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def unsecret(value: Any) -> Any:
+    return value["value"] if is_secret(value) else value
 
 
 def path_problem(typ: str, inputs: dict[str, Any], cwd: Path) -> str | None:
@@ -47,8 +55,7 @@ def path_problem(typ: str, inputs: dict[str, Any], cwd: Path) -> str | None:
     GetContextFromLocalDir; provider.go Check stats the dockerfile); pulumi-command runs a command in `dir`, else in
     its working directory (local/commandOutputs.go run)."""
     build = inputs.get("build")
-    if isinstance(build, dict) and SECRET_SIG in build:  # a secret build arg makes the whole `build` secret
-        build = build.get("value")
+    build = unsecret(build)  # a secret build arg makes the whole `build` secret
     if typ == "docker:index/image:Image" and isinstance(build, dict):
         context = build.get("context") or "."
         dockerfile = build.get("dockerfile") or f"{context}/Dockerfile"

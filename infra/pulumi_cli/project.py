@@ -18,8 +18,10 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from infra.pulumi_cli import goyaml
@@ -49,6 +51,7 @@ class ConfigType:
 class Project:
     name: str
     config: dict[str, ConfigType]
+    main: str = ""
 
 
 @dataclass
@@ -132,7 +135,21 @@ def load_project(text: str) -> Project:
         types[key] = ConfigType(entry.get("type"), entry.get("items"), entry.get("description") or "",
                                 entry.get("default"), entry.get("value"), bool(entry.get("secret")))
     _validate_project(name, types)
-    return Project(name, types)
+    main = raw.get("main") or ""
+    if not isinstance(main, str):
+        raise ConfigError("could not validate 'Pulumi.yaml': main must be a string")
+    return Project(name, types, main)
+
+
+def program_dir(root: Path, main: str) -> Path:
+    """The directory the CLI starts the language host and the providers in (pkg/engine/project.go getPwdMain):
+    the project's root without `main`, `main` itself when it names a directory, else the directory holding it."""
+    if not main:
+        return root
+    target = Path(os.path.normpath(root / main))
+    if not target.exists():
+        raise ConfigError(f"project 'main' could not be read: {target}")
+    return target if target.is_dir() else target.parent
 
 
 def _has_non_string_key(value: Any) -> bool:

@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic.alias_generators import to_camel
 from torchserve_deploy import validators as v
 from torchserve_deploy.aws import limits
 from torchserve_deploy.aws.ecr import ecr_repository_url
@@ -94,7 +93,7 @@ def _ec2(image: ImageSection, server: ServerSection, ec2: Ec2Section, gpus: str 
                               "out GPUs by count, not by index)", f"pulumi config set {P}gpus all")
     check_gpu_devices(P + "gpus", gpus, ec2.instance_type)
     _network(ec2)
-    _edge(ec2, server, region)
+    _edge(ec2, server)
     check_cloud(ec2, region, host=host)
     if server.inference_bind != ANY_IPV4:
         raise ValidationError(P + "inferenceBind", server.inference_bind,
@@ -117,14 +116,7 @@ def egress(ec2: Ec2Section) -> str:
     return "none" if ec2.vpc_id else "endpoints"
 
 
-def _explicit(section: Ec2Section, *fields: str) -> list[str]:
-    return [f for f in fields if f in section.model_fields_set]
-
-
 def _network(ec2: Ec2Section) -> None:
-    if ec2.vpc_id and _explicit(ec2, "vpc_cidr"):
-        raise ValidationError(P + "vpcCidr", ec2.vpc_cidr, "unset with vpcId (the existing VPC has its own range)",
-                              f"pulumi config rm {P}vpcCidr")
     overlap = sorted(set(ec2.private_subnet_ids) & set(ec2.public_subnet_ids))
     if overlap:
         raise ValidationError(P + "publicSubnetIds", overlap, "subnets other than privateSubnetIds (hosts must not "
@@ -147,17 +139,8 @@ def _network(ec2: Ec2Section) -> None:
                               "container toolkit from package mirrors)", f"pulumi config set {P}egress nat")
 
 
-def _edge(ec2: Ec2Section, server: ServerSection, region: str) -> None:
+def _edge(ec2: Ec2Section, server: ServerSection) -> None:
     if ec2.edge == "none":
-        ignored = _explicit(ec2, "edge_cidrs", "tls_policy", "inference_key_version", "inference_key_grace")
-        if ignored:
-            name = to_camel(ignored[0])
-            raise ValidationError(P + name, getattr(ec2, ignored[0]), "set only with edge alb (edge none ignores it)",
-                                  f"pulumi config rm {P}{name}")
-        for key, value in (("domainName", ec2.domain_name), ("certificateArn", ec2.certificate_arn),
-                           ("hostedZoneId", ec2.hosted_zone_id)):
-            if value:
-                raise ValidationError(P + key, value, "set only with edge alb", f"pulumi config rm {P}{key}")
         if not ec2.inference_cidrs and not ec2.inference_security_group_id:
             raise ValidationError(P + "inferenceCidrs", [], "at least one private client CIDR, or "
                                   "inferenceSecurityGroupId, when there is no edge",
@@ -172,9 +155,6 @@ def _edge(ec2: Ec2Section, server: ServerSection, region: str) -> None:
         if value:
             raise ValidationError(P + name, value, "unset with edge alb: the edge is the only way to the host (a "
                                   "direct path would skip its key check)", f"pulumi config rm {P}{name}, or use edge none")
-    if ec2.certificate_arn and ec2.certificate_arn.split(":")[3] != region:
-        raise ValidationError(P + "certificateArn", ec2.certificate_arn, f"a certificate in the stack's region {region} "
-                              "(a load balancer uses certificates of its own region)", "import or request it there")
     if not ec2.certificate_arn and not (ec2.domain_name and ec2.hosted_zone_id):
         raise ValidationError(P + "domainName", ec2.domain_name, "a domainName with its hostedZoneId (a DNS-validated "
                               "ACM certificate), or a certificateArn", f"pulumi config set {P}domainName ml.example.com "
@@ -237,12 +217,8 @@ def relate(*, stack: str, root: Path, host: Literal["local", "ec2", "fleet"], co
 def finish(s: Settings, models: tuple[ModelSettings, ...]) -> Settings:
     """Models in name order (the same set in any order gives the same resources); each trained model's
     outputs directory resolved again (a link placed there must not lead out)."""
-    v.unique(P + "models", [m.name for m in models])
-    lowered = [m.name.lower() for m in models]
-    clash = sorted(m.name for m in models if lowered.count(m.name.lower()) > 1)
-    if clash:
-        raise ValidationError(P + "models", clash, "names that differ in more than case (each is a file, <name>.mar, "
-                              "and macOS's file system ignores case)", "rename one of them")
+    v.unique(P + "models", [m.name for m in models], as_read=str.lower, allowed="names that differ in more than "
+             "case (each is a file, <name>.mar, and macOS's file system ignores case)")
     for m in models:
         if m.training is not None:
             confined(P + "trainingOutputsPath", str(s.training_outputs / m.name), s.root, s.roots, writable=True)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import ipaddress
 
+from torchserve_deploy.aws.limits import RULES_PER_GROUP, edge_ranges
 from torchserve_deploy.constants import PROJECT
 from torchserve_deploy.errors import ValidationError
 
 from infra.settings.keys_ec2 import Ec2Section
 
 P = PROJECT + ":"
-# Inbound rules per security group, counted separately for IPv4 and IPv6; a rule naming a security group counts in
-# both (Amazon VPC quotas, "Inbound or outbound rules per security group").
-RULES_PER_GROUP = 60
 # The bridge Docker creates on every host (docker0), EC2 and ECS instances included: a VPC range over it sends the
 # containers' traffic for those addresses (VPC endpoints, DNS) into the bridge instead.
 DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
@@ -56,20 +54,9 @@ def check_cloud(ec2: Ec2Section, region: str, *, host: str) -> None:
                                   "on the host: replies to those addresses would never leave it)",
                                   f"use the clients' real range in {P}{key}")
     if ec2.edge == "alb":
-        _edge_ranges(ec2)
+        edge_ranges(P + "edgeCidrs", ec2.edge_cidrs)
     if host == "ec2":
         _host_rules(ec2)
-
-
-def _edge_ranges(ec2: Ec2Section) -> None:
-    v6 = [c for c in ec2.edge_cidrs if ipaddress.ip_network(c).version == 6]
-    if v6:
-        raise ValidationError(P + "edgeCidrs", v6, "IPv4 ranges (the edge's load balancer is IPv4 only: an IPv6 range "
-                              "would reach nothing)", f"remove {', '.join(v6)} from {P}edgeCidrs")
-    if 2 * len(ec2.edge_cidrs) > RULES_PER_GROUP:
-        raise ValidationError(P + "edgeCidrs", f"{len(ec2.edge_cidrs)} ranges", f"at most {RULES_PER_GROUP // 2} "
-                              f"ranges (each takes two rules, 80 and 443, of the {RULES_PER_GROUP} inbound rules a "
-                              "security group holds)", "merge ranges into wider ones, or put a WAF or CloudFront in front")
 
 
 def _host_rules(ec2: Ec2Section) -> None:

@@ -41,6 +41,12 @@ def check_ignored(*, host: str, image: ImageSection, store: StoreSection, ec2: E
         if not trains:
             _refuse_set(store, ("training_outputs_path",), "when no model of the stack is trained",
                         "pulumi config rm {key}, or train a model (models.<name>.train)")
+    if host != "local" and ec2.vpc_id:
+        _refuse_set(ec2, ("vpc_cidr",), "with vpcId (the existing VPC has its own range)", "pulumi config rm {key}")
+    if host != "local" and ec2.edge == "none":
+        _refuse_set(ec2, ("edge_cidrs", "tls_policy", "inference_key_version", "inference_key_grace", "domain_name",
+                          "certificate_arn", "hosted_zone_id"), "with edge none: only the edge uses it",
+                    "pulumi config rm {key}, or use edge alb")
     if host == "ec2" and ec2.edge == "none":
         _refuse_set(ec2, ("alarm_p99_ms", "alarm_error_rate_percent"), "without the edge (these alarms watch the "
                     "load balancer's target metrics)", "pulumi config rm {key}, or use edge alb")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from torchserve_deploy import validators as v
 from torchserve_deploy.errors import ValidationError
 from torchserve_deploy.validators import portable_path
 
@@ -22,7 +23,7 @@ def host_roots(key: str, values: tuple[str, ...]) -> tuple[Path, ...]:
         portable_path(key, value)
         if not path.is_absolute() or ".." in path.parts:
             raise ValidationError(key, value, "absolute directories without '..'", f"write e.g. [/srv/ml] in {key}")
-        resolved = _resolve(key, value, path)
+        resolved = v.resolved(key, value, path, f"fix {key}")
         if any(part.startswith(".") for part in resolved.parts):
             raise ValidationError(key, value, "a directory outside hidden trees (~/.config, ~/.ssh, ...)",
                                   f"name a dedicated directory such as /srv/ml in {key}")
@@ -34,19 +35,12 @@ def host_roots(key: str, values: tuple[str, ...]) -> tuple[Path, ...]:
     return tuple(roots)
 
 
-def _resolve(key: str, value: str, path: Path) -> Path:
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError, ValueError) as err:  # a loop of links, a name too long
-        raise ValidationError(key, value, f"a path that resolves ({type(err).__name__})", f"fix {key}") from None
-
-
 def confined(key: str, value: str, repo: Path, roots: tuple[Path, ...], *, writable: bool = False) -> Path:
     """`value` (relative to the repo, or absolute) resolved with symlinks, strictly inside the repo or a root.
     A directory the deploy writes to (`writable`) must lie under the repo's .build/ or a root: never beside
     the program's own code (.venv, infra/, components/)."""
     portable_path(key, value)
-    path = _resolve(key, value, repo / value)
+    path = v.resolved(key, value, repo / value, f"fix {key}")
     portable_path(key, str(path))
     bases = ((repo.resolve() / ".build") if writable else repo.resolve(), *roots)
     inside = [b for b in bases if path != b and path.is_relative_to(b)]

@@ -17,7 +17,6 @@ Outputs: `security_group_id`, `target_group_arn`, `url`, `dns_name`, `load_balan
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import pulumi
 import pulumi_aws as aws
 
 from torchserve_deploy import validators as v
+from torchserve_deploy.aws.limits import edge_ranges
 from torchserve_deploy.constants import HEALTH_PATH
 from torchserve_deploy.errors import ValidationError
 
@@ -69,18 +69,7 @@ class EdgeArgs:
             raise ValidationError(a + "tls_policy", self.tls_policy, "a TLS 1.2+ policy (ELBSecurityPolicy-TLS13-1-2-… "
                                   "or ELBSecurityPolicy-TLS13-1-3-…)",
                                   f"use {TLS_POLICY}")
-        for cidr in self.allowed_cidrs:
-            if v.cidr(a + "allowed_cidrs", cidr).version != 4:
-                raise ValidationError(a + "allowed_cidrs", cidr, "IPv4 ranges (the load balancer is IPv4 only)",
-                                      f"remove {cidr}")
-        if not 1 <= len(self.allowed_cidrs) <= 30:
-            raise ValidationError(a + "allowed_cidrs", len(self.allowed_cidrs), "1 to 30 ranges (two inbound rules "
-                                  "each, of the 60 a security group holds)", "merge ranges into wider ones")
-
-
-def _cidr_fields(cidr: str) -> tuple[str | None, str | None]:
-    """(cidr_ipv4, cidr_ipv6): an IPv6 range in cidr_ipv4 is refused by EC2."""
-    return (None, cidr) if ipaddress.ip_network(cidr).version == 6 else (cidr, None)
+        edge_ranges(a + "allowed_cidrs", self.allowed_cidrs)
 
 
 def _bearer(i: int) -> Callable[[list[str]], list[str]]:
@@ -142,10 +131,9 @@ class Edge(pulumi.ComponentResource):
                                       description="Edge load balancer: HTTPS in (HTTP only to redirect)")
         for port in (443, 80):
             for i, cidr in enumerate(args.allowed_cidrs):
-                v4, v6 = _cidr_fields(cidr)
                 aws.vpc.SecurityGroupIngressRule(f"{name}-in-{port}-{i}", security_group_id=group.id, ip_protocol="tcp",
                                                  from_port=port, to_port=port, description=f"clients {port}",
-                                                 cidr_ipv4=v4, cidr_ipv6=v6, opts=child)
+                                                 cidr_ipv4=cidr, opts=child)  # IPv4 only: EdgeArgs
         for role, port in (("inference", args.target_port), ("health", args.health_port)):
             aws.vpc.SecurityGroupEgressRule(f"{name}-out-{role}", security_group_id=group.id, ip_protocol="tcp",
                                             from_port=port, to_port=port, cidr_ipv4=args.vpc_cidr,

@@ -1,4 +1,5 @@
-"""AWS value shapes and service limits (pure): identifiers, KMS keys, gp3 volumes, CloudWatch retention.
+"""AWS value shapes and service limits (pure): identifiers, KMS keys, gp3 volumes, CloudWatch retention,
+security-group rule quotas.
 
 Checked before any resource exists, so a typo fails with the key and the fix instead of an API error
 half-way through `pulumi up`.
@@ -6,7 +7,9 @@ half-way through `pulumi up`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from torchserve_deploy import validators as v
 from torchserve_deploy.errors import ValidationError
 
 # CloudWatch Logs PutRetentionPolicy accepts only these values (days).
@@ -102,3 +105,22 @@ def check_gp3(names: tuple[str, str, str], size_gb: int, iops: int, throughput_m
     if not GP3_THROUGHPUT_MBS[0] <= throughput_mbs <= ceiling:
         raise ValidationError(throughput_key, throughput_mbs, f"125 to {ceiling} MiB/s at {iops} IOPS "
                               "(at most 0.25 MiB/s per IOPS, 1000 in all)", f"lower {throughput_key} or raise {iops_key}")
+
+
+# Inbound rules per security group, counted separately for IPv4 and IPv6; a rule naming a security group counts in
+# both (Amazon VPC quotas, "Inbound or outbound rules per security group").
+RULES_PER_GROUP = 60
+
+
+def edge_ranges(key: str, cidrs: Sequence[str]) -> None:
+    """The ranges an IPv4-only load balancer admits on 80 and 443: IPv4 (an IPv6 range would reach nothing), one
+    at least, and two inbound rules each within a security group's quota."""
+    v6 = [c for c in cidrs if v.cidr(key, c).version == 6]
+    if v6:
+        raise ValidationError(key, v6, "IPv4 ranges (the edge's load balancer is IPv4 only: an IPv6 range would "
+                              "reach nothing)", f"remove {', '.join(v6)} from {key}")
+    if not 1 <= len(cidrs) <= RULES_PER_GROUP // 2:
+        raise ValidationError(key, f"{len(cidrs)} ranges", f"1 to {RULES_PER_GROUP // 2} ranges (each takes two "
+                              f"rules, 80 and 443, of the {RULES_PER_GROUP} inbound rules a security group holds)",
+                              "name at least one range (0.0.0.0/0 for everyone)" if not cidrs else
+                              "merge ranges into wider ones, or put a WAF or CloudFront in front")

@@ -113,19 +113,23 @@ def content_hash(source: ModelSource, trained_by: str | None = None) -> str:
 WORKSPACE = "/workspace"
 
 
-def build_archiver_spec(args: ModelArchiveArgs, image_ref: str, store: Mount, name: str) -> ContainerSpec:
+def build_archiver_spec(args: ModelArchiveArgs, image_ref: str, store: Mount, name: str, *,
+                        workspace: Path) -> ContainerSpec:
     """The archive step as a one-shot container of the serving image (used where no host-side
-    archiver runs, e.g. docker-compose): the repository is mounted read-only at /workspace."""
-    if args.project_root is None:
-        raise ValidationError("ModelArchiveArgs.project_root", None, "the repository root", "pass project_root")
-    argv = archive_command(replace(args, archiver="torch-model-archiver"), export_path=CONTAINER_MODEL_STORE)
+    archiver runs, e.g. docker-compose): `workspace` (the repository, holding every input) is mounted read-only at
+    /workspace, and the command's paths are rendered from there, wherever a host-side command would run."""
+    if not all(Path(p).is_relative_to(workspace) for _, p in args.input_files()):
+        raise ValidationError("build_archiver_spec.workspace", str(workspace), "a directory holding every input of "
+                              "the archive (it is all the container sees)", "pass the repository root")
+    inside = replace(args, archiver="torch-model-archiver", project_root=workspace)
+    argv = archive_command(inside, export_path=CONTAINER_MODEL_STORE)
     return ContainerSpec(
         name=name,
         image=image_ref,
         entrypoint=(argv[0],),
         command=tuple(argv[1:]),
         working_dir=WORKSPACE,
-        mounts=(Mount(WORKSPACE, str(args.project_root), "bind", read_only=True),
+        mounts=(Mount(WORKSPACE, str(workspace), "bind", read_only=True),
                 Mount(CONTAINER_MODEL_STORE, store.source, store.kind)),
         user=CONTAINER_USER,
         restart="no",

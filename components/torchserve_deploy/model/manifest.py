@@ -78,11 +78,7 @@ class Manifest(_Strict):
 
 def _inside(where: str, field: str, base: Path, value: str, roots: tuple[Path, ...] = ()) -> Path:
     """`value` resolved (symlinks followed) inside `base`, or strictly inside one of `roots`; never in a .git."""
-    try:
-        path = (base / value).resolve()
-    except (OSError, RuntimeError, ValueError) as err:  # a loop of links, a name too long
-        raise ValidationError(f"{where}: {field}", value, f"a path that resolves ({type(err).__name__})",
-                              f"fix {field} in {where}") from None
+    path = v.resolved(f"{where}: {field}", value, base / value, f"fix {field} in {where}")
     inside = path.is_relative_to(base.resolve()) or any(path != r and path.is_relative_to(r) for r in roots)
     if not inside or ".git" in path.parts:
         within = " or ".join(str(r) for r in (base.name + "/", *roots))
